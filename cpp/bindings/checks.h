@@ -1,0 +1,72 @@
+// checks.h - everything the bindings verify before a kernel may touch memory.
+//
+// Every public entry point validates all of its arguments first (types, dtypes, shapes,
+// layouts, writeability, aliasing, hyper-parameter ranges) and only then releases the GIL
+// and runs the kernel, so a rejected call leaves every array byte-identical. Nothing is
+// converted or copied: an array that is not already usable in place is refused with a
+// message that names the argument (params[2], grads['W1'], lr, ...) and what was expected.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "../kernels/kernels.h"
+
+namespace simdoptim {
+namespace bindings {
+
+namespace py = pybind11;
+
+// What is being called, and how its tensors are named in messages: names is None (tensors
+// are called params[0], params[1], ...) or a sequence of keys (params['W1'], ...).
+struct Context {
+    const char* func;
+    py::handle names;
+    std::string label(const char* arg, std::size_t i) const;
+};
+
+// A list or tuple of arrays, or a clear TypeError. An empty list is allowed.
+py::sequence require_list(const Context& ctx, const char* arg, py::handle obj);
+
+// One state list per algorithm buffer, in Slot::state order; a null or None `items`
+// means "not used by this call" (that Slot::state entry stays null).
+struct StateArg {
+    const char* name;
+    py::handle items;
+};
+
+// Validates params, grads and the state lists together and fills one Slot per tensor.
+// Checks: same lengths; every item a NumPy array; params float32/float64, aligned, native
+// byte order, C- or F-contiguous and writeable; grads of the same shape, dtype and layout;
+// states of the same shape, dtype and layout, writeable; no written buffer overlapping any
+// other buffer of the call.
+std::vector<Slot> collect_slots(const Context& ctx, py::handle params, py::handle grads,
+                                std::initializer_list<StateArg> states, const char* grads_name = "grads",
+                                const char* params_name = "params");
+
+// Raises ValueError unless lo <= x <= hi (or lo <= x < hi) and x is not NaN.
+void check_range(const Context& ctx, const char* name, double x, double lo, double hi, bool hi_inclusive);
+inline void check_nonnegative(const Context& ctx, const char* name, double x) {
+    check_range(ctx, name, x, 0.0, std::numeric_limits<double>::infinity(), true);
+}
+inline void check_beta(const Context& ctx, const char* name, double x) { check_range(ctx, name, x, 0.0, 1.0, false); }
+void check_finite_nonnegative(const Context& ctx, const char* name, double x);
+
+// Raises ValueError naming the two buffers if any written interval overlaps another one.
+struct Interval {
+    std::uintptr_t lo, hi;
+    bool written;
+    const char* arg;
+    std::size_t index;
+};
+void check_no_overlap(const Context& ctx, std::vector<Interval>& intervals);
+
+DType dtype_of(const py::array& a);
+
+}  // namespace bindings
+}  // namespace simdoptim

@@ -1,0 +1,33 @@
+// dispatch.h - which kernel table runs: the widest ISA this CPU supports, chosen once at
+// import, lowered by SIMDOPTIM_ISA=baseline|avx2|avx512 (like NumPy's
+// NPY_DISABLE_CPU_FEATURES or PyTorch's ATEN_CPU_CAPABILITY).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../kernels/kernels.h"
+
+namespace simdoptim {
+namespace runtime {
+
+// The active table. Always valid after init_dispatch().
+const KernelTable& kernels();
+
+// Reads SIMDOPTIM_ISA and selects the table; throws std::invalid_argument with a clear
+// message when the variable names an unknown path or one this CPU cannot run.
+void init_dispatch();
+
+// Paths compiled into this build and runnable on this CPU, narrowest first.
+std::vector<std::string> available_isas();
+// Paths compiled into this build, whatever the CPU.
+std::vector<std::string> compiled_isas();
+// The CPU features the choice is based on (name -> present).
+std::vector<std::pair<std::string, bool>> cpu_features();
+
+// Switches the active path (tests use it to run every path in one process).
+void select_isa(const std::string& name);
+std::string active_isa();
+
+}  // namespace runtime
+}  // namespace simdoptim

@@ -1,0 +1,36 @@
+"""Command line: ``python -m simdoptim info`` (what runs on this machine)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _info(args):
+    import numpy as np
+
+    import simdoptim
+
+    info = simdoptim.cpu_info()
+    print(f"simdoptim {simdoptim.__version__} (numpy {np.__version__}, python {sys.version.split()[0]})")
+    print(f"  isa          {info['isa']}   (SIMD path in use; force a lower one with SIMDOPTIM_ISA)")
+    print(f"  isas         {', '.join(info['isas'])}   (paths this CPU can run)")
+    print(f"  compiled     {', '.join(info['compiled_isas'])}")
+    feats = " ".join(f"{k}{'+' if v else '-'}" for k, v in info["cpu_features"].items())
+    print(f"  cpu features {feats}")
+    print(f"  openmp       {info['openmp']}")
+    print(f"  num_threads  {info['num_threads']}   (OMP_NUM_THREADS or simdoptim.set_num_threads)")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m simdoptim", description="simdoptim command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("info", help="show the SIMD path, threads and CPU features in use")
+    p.set_defaults(func=_info)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
