@@ -22,7 +22,9 @@
 #error "SIMDOPTIM_TARGET must be defined by the build (baseline, avx2, avx512)"
 #endif
 
-#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+// SIMDOPTIM_PORTABLE builds the path other architectures get (plain loops the compiler
+// may auto-vectorise) on x86 too, so that it can be tested here.
+#if (defined(__x86_64__) || defined(_M_X64) || defined(__i386__)) && !defined(SIMDOPTIM_PORTABLE)
 #include <immintrin.h>
 #define SIMDOPTIM_X86 1
 #endif
