@@ -205,3 +205,24 @@ def test_lr_can_change_between_steps():
         a.step([g])
         b.step([g])
     assert a.lr == 0.01 and np.array_equal(w1, w2)
+
+
+@pytest.mark.parametrize("scalar", [np.float64, np.float32, float], ids=["np.float64", "np.float32", "float"])
+def test_numpy_scalar_hyperparameters_do_not_change_the_rounding(scalar):
+    """An np.float64 lr times a float32 array would promote to float64 under NumPy 2; the
+    reference converts hyper-parameters with float() so both backends round alike."""
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal(1000).astype(np.float32)
+    x = rng.standard_normal(100).astype(np.float32)
+    for name, kw in [("gd_update", {}), ("momentum_update", {"beta": scalar(0.9)}),
+                     ("rmsprop_update", {"beta2": scalar(0.9), "eps": scalar(1e-8)}),
+                     ("adam_update", {"beta1": scalar(0.9), "beta2": scalar(0.99), "step": 3})]:
+        outs = []
+        for fn in (getattr(reference, name), getattr(simdoptim.functional, name)):
+            w = np.linspace(-1, 1, 1000, dtype=np.float32)
+            states = [[np.full(1000, 0.01, np.float32)] for _ in range({"gd_update": 0, "momentum_update": 1,
+                                                                        "rmsprop_update": 1, "adam_update": 2}[name])]
+            fn([w], [g], *states, lr=scalar(0.1), **kw)
+            outs.append(w)
+        assert np.array_equal(*outs), name
+    assert np.array_equal(reference.ewma(x, scalar(0.9)), simdoptim.ewma(x, scalar(0.9)))

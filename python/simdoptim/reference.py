@@ -8,7 +8,8 @@ give bit-identical float32 and float64 results. Conventions:
 * ``w`` a parameter, ``g`` its gradient, ``t`` the number of the update (1 on the first),
   ``lr`` the learning rate (alpha). Every update is element-wise and in place.
 * A Python float hyper-parameter meets a float32 array as NumPy casts it: rounded to
-  float32 once. Scalars derived from hyper-parameters (``1 - beta``, the bias corrections
+  float32 once. Hyper-parameters are first converted with ``float()`` (an ``np.float64``
+  would otherwise promote a float32 array to float64 under NumPy 2's rules). Scalars derived from hyper-parameters (``1 - beta``, the bias corrections
   ``1 - beta**t``, the AdamW factor ``1 - lr*weight_decay``) are computed in float64 first.
 * An expression ``a * b / c`` is evaluated left to right, ``(a * b) / c``.
 
@@ -43,6 +44,7 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None):
     _validate.check_finite_nonnegative(func, "lr", lr)
     _validate.check_finite_nonnegative(func, "weight_decay", weight_decay)
     _validate.collect(func, params, grads, (), names)
+    lr, weight_decay = float(lr), float(weight_decay)
     for w, g in zip(params, grads):
         if weight_decay != 0.0:
             g = g + weight_decay * w
@@ -67,6 +69,7 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
     if form not in ("ema", "sum"):
         raise ValueError(f"{func}: form must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' (v = beta*v + g), got {form!r}")
     _validate.collect(func, params, grads, (("velocities", velocities),), names)
+    lr, beta, weight_decay = float(lr), float(beta), float(weight_decay)
     for w, g, v in zip(params, grads, velocities):
         if weight_decay != 0.0:
             g = g + weight_decay * w
@@ -108,8 +111,9 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
         func, params, grads,
         (("square_avgs", square_avgs), ("grad_avgs", grad_avgs), ("momentum_buffers", bufs)), names,
     )
-    n = len(params)
-    for i in range(n):
+    lr, beta2, eps, eps_root = float(lr), float(beta2), float(eps), float(eps_root)
+    weight_decay, momentum = float(weight_decay), float(momentum)
+    for i in range(len(params)):
         w, g, s = params[i], grads[i], square_avgs[i]
         if weight_decay != 0.0:
             g = g + weight_decay * w
@@ -156,6 +160,8 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=0.001, beta1=0
         func, params, grads,
         (("exp_avgs", exp_avgs), ("exp_avg_sqs", exp_avg_sqs), ("max_exp_avg_sqs", max_exp_avg_sqs)), names,
     )
+    lr, beta1, beta2, eps, eps_root = float(lr), float(beta1), float(beta2), float(eps), float(eps_root)
+    weight_decay, step = float(weight_decay), int(step)
     bc1 = bias_correction(beta1, step)       # 1 - beta1^t, float64
     bc2 = bias_correction(beta2, step)       # 1 - beta2^t, float64
     for i in range(len(params)):
@@ -190,6 +196,7 @@ def ema_update(averages, values, *, beta, step, bias_correction=False, outs=None
     if bias_correction and outs is None:
         raise ValueError(f"{func}: bias_correction=True needs outs to write the corrected averages into")
     _validate.collect(func, averages, values, (("outs", outs),), names, grads_name="values", params_name="averages")
+    beta, step = float(beta), int(step)
     c = _base.bias_correction(beta, step)
     for i in range(len(averages)):
         v, x = averages[i], values[i]
@@ -213,6 +220,7 @@ def ewma(series, beta, bias_correction=True, axis=-1):
     C-contiguous array of the input's shape.
     """
     x = _base.ewma_prepare(series, beta)
+    beta = float(beta)
     axis = _normalize_axis(axis, x.ndim)
     xt = np.moveaxis(x, axis, -1)
     out = np.empty(xt.shape, x.dtype)
