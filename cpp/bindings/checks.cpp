@@ -2,6 +2,7 @@
 #include "checks.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <sstream>
 
@@ -59,7 +60,12 @@ void require_float_buffer(const Context& ctx, const py::array& a, const char* ar
                              ". Keep the contiguous base array as the parameter, or pass np.ascontiguousarray(...) and keep that copy");
 }
 
+std::atomic<bool> g_gil_released_last{false};
+
 }  // namespace
+
+void record_gil_state() { g_gil_released_last.store(PyGILState_Check() == 0, std::memory_order_relaxed); }
+bool gil_released_last() { return g_gil_released_last.load(std::memory_order_relaxed); }
 
 std::string Context::label(const char* arg, std::size_t i) const {
     if (names.is_none() || !names) return std::string(arg) + "[" + std::to_string(i) + "]";

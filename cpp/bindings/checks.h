@@ -68,5 +68,15 @@ void check_no_overlap(const Context& ctx, std::vector<Interval>& intervals);
 
 DType dtype_of(const py::array& a);
 
+// Releases the GIL for a kernel, like py::gil_scoped_release, and records whether the
+// calling thread still held it afterwards; the private hook _core._gil_released_last()
+// lets the tests prove that every entry point runs its kernel without the GIL.
+void record_gil_state();
+bool gil_released_last();
+struct ReleasedGIL {
+    py::gil_scoped_release release;
+    ReleasedGIL() { record_gil_state(); }
+};
+
 }  // namespace bindings
 }  // namespace simdoptim

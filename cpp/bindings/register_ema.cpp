@@ -22,7 +22,7 @@ void ema_update(py::object averages, py::object values, double beta, long long s
     auto slots = collect_slots(ctx, averages, values, {{"outs", outs}}, "values", "averages");
     EMAHyper h{beta, 1.0 - beta, bias_correction ? 1.0 - std::pow(beta, double(step)) : 0.0, !outs.is_none()};
     auto f32 = runtime::kernels().ema[kFloat32], f64 = runtime::kernels().ema[kFloat64];
-    py::gil_scoped_release nogil;
+    ReleasedGIL nogil;
     runtime::for_each_slot_range(slots.data(), slots.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
         (s.dtype == kFloat64 ? f64 : f32)(h, s, b, e);
     });
@@ -64,7 +64,7 @@ void ewma_scan(py::object x_obj, py::object out_obj, double beta, int axis, bool
     auto scan = runtime::kernels().ewma_scan[slots[0].dtype];
     const std::size_t blocks = a.inner == 1 ? 1 : (a.inner + kEWMABlock - 1) / kEWMABlock;
     const std::size_t per_item = a.length * (a.inner == 1 ? 1 : std::min(a.inner, kEWMABlock));
-    py::gil_scoped_release nogil;
+    ReleasedGIL nogil;
     runtime::parallel_items(a.outer * blocks, per_item, [&](std::size_t b, std::size_t e) { scan(a, b, e); });
 }
 

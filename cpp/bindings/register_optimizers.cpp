@@ -18,7 +18,7 @@ namespace {
 template <class H>
 void run(const std::vector<Slot>& slots, const H& h, UpdateKernel<H> const (&table)[kNumDTypes]) {
     UpdateKernel<H> f32 = table[kFloat32], f64 = table[kFloat64];
-    py::gil_scoped_release nogil;
+    ReleasedGIL nogil;
     runtime::for_each_slot_range(slots.data(), slots.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
         (s.dtype == kFloat64 ? f64 : f32)(h, s, b, e);
     });

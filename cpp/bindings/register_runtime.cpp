@@ -24,6 +24,7 @@ py::dict cpu_info() {
     d["openmp"] = runtime::has_openmp();
     d["num_threads"] = runtime::num_threads();
     d["parallel_grain"] = runtime::parallel_grain();
+    d["single_threaded_after_fork"] = runtime::single_threaded_after_fork();
     return d;
 }
 
@@ -54,7 +55,7 @@ bool all_finite(py::object arrays) {
     }
     auto f32 = runtime::kernels().all_finite[kFloat32], f64 = runtime::kernels().all_finite[kFloat64];
     std::atomic<bool> ok{true};
-    py::gil_scoped_release nogil;
+    ReleasedGIL nogil;
     runtime::for_each_slot_range(slots.data(), slots.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
         if (!(s.dtype == kFloat64 ? f64 : f32)(s.param, b, e)) ok.store(false, std::memory_order_relaxed);
     });
@@ -74,6 +75,8 @@ void register_runtime(py::module_& m) {
     // private: used by the tests to run every path and force threading on small arrays
     m.def("_select_isa", &runtime::select_isa, "name"_a);
     m.def("_set_parallel_grain", &runtime::set_parallel_grain, "elements"_a);
+    m.def("_gil_released_last", &gil_released_last,
+          "Whether the last kernel call released the GIL before running (tests only).");
 }
 
 }  // namespace bindings

@@ -21,7 +21,11 @@ namespace simdoptim {
 namespace runtime {
 
 int num_threads();
+// n < 1 counts as 1; in a process forked after a parallel region ran, always 1 (parallel.cpp).
 void set_num_threads(int n);
+// Called before every OpenMP region, so a later fork knows the child must stay single-threaded.
+void note_parallel_region();
+bool single_threaded_after_fork();
 bool has_openmp();
 // Below this many elements per thread no extra thread is started.
 std::size_t parallel_grain();
@@ -63,6 +67,7 @@ void for_each_slot_range(const Slot* slots, std::size_t count, Fn&& fn) {
         return;
     }
 #if defined(_OPENMP)
+    note_parallel_region();
 #pragma omp parallel num_threads(nt)
     {
         const std::size_t tid = std::size_t(omp_get_thread_num()), nth = std::size_t(omp_get_num_threads());
@@ -93,6 +98,7 @@ void parallel_items(std::size_t items, std::size_t elements_per_item, Fn&& fn) {
         return;
     }
 #if defined(_OPENMP)
+    note_parallel_region();
 #pragma omp parallel num_threads(nt)
     {
         const std::size_t tid = std::size_t(omp_get_thread_num()), nth = std::size_t(omp_get_num_threads());
