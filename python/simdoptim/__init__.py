@@ -11,8 +11,9 @@ SIMD path runs (set ``SIMDOPTIM_ISA=baseline|avx2|avx512`` to force a lower one)
 
 from __future__ import annotations
 
-from . import _core, functional, reference
+from . import _core, checkpoint, functional, reference
 from ._core import cpu_info, get_num_threads, set_num_threads
+from .checkpoint import load_checkpoint, save_checkpoint
 from .functional import all_finite, ewma
 from .optimizers import EMA, GD, Adam, Momentum, RMSprop
 
@@ -21,4 +22,5 @@ __version__ = "0.1.0"
 __all__ = [
     "GD", "Momentum", "RMSprop", "Adam", "EMA", "ewma", "all_finite",
     "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "__version__",
+    "save_checkpoint", "load_checkpoint", "checkpoint",
 ]

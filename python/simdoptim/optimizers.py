@@ -20,6 +20,8 @@ class GD(_base.GD):
     ``W1``, as the deep-learning course does)."""
 
     _gd_update = staticmethod(functional.gd_update)
+    _all_finite = staticmethod(functional.all_finite)
+    _contiguous_only = True
 
 
 class Momentum(_base.Momentum):
@@ -28,6 +30,8 @@ class Momentum(_base.Momentum):
     ``nesterov=True`` uses ``beta*v + c*g`` in place of ``v``."""
 
     _momentum_update = staticmethod(functional.momentum_update)
+    _all_finite = staticmethod(functional.all_finite)
+    _contiguous_only = True
 
 
 class RMSprop(_base.RMSprop):
@@ -35,6 +39,8 @@ class RMSprop(_base.RMSprop):
     Options: ``centered``, ``momentum`` (PyTorch's variants)."""
 
     _rmsprop_update = staticmethod(functional.rmsprop_update)
+    _all_finite = staticmethod(functional.all_finite)
+    _contiguous_only = True
 
 
 class Adam(_base.Adam):
@@ -43,6 +49,8 @@ class Adam(_base.Adam):
     ``amsgrad=True`` uses the running maximum of v."""
 
     _adam_update = staticmethod(functional.adam_update)
+    _all_finite = staticmethod(functional.all_finite)
+    _contiguous_only = True
 
 
 class EMA(_base.EMA):

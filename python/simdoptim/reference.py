@@ -26,7 +26,7 @@ from . import _base, _validate
 from ._base import bias_correction
 
 __all__ = [
-    "gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma",
+    "gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
     "GD", "Momentum", "RMSprop", "Adam", "EMA",
 ]
 
@@ -231,6 +231,15 @@ def ewma(series, beta, bias_correction=True, axis=-1):
     return np.ascontiguousarray(np.moveaxis(out, -1, axis))
 
 
+def all_finite(arrays):
+    """True when no array of the list holds a NaN or an infinity (``np.isfinite`` on each)."""
+    _validate.require_list("all_finite", "arrays", arrays)
+    for i, a in enumerate(arrays):
+        if not isinstance(a, np.ndarray) or a.dtype not in _validate.FLOAT_DTYPES:
+            raise TypeError(f"all_finite: arrays[{i}] must be a float32 or float64 numpy.ndarray")
+    return all(bool(np.isfinite(a).all()) for a in arrays)
+
+
 def _normalize_axis(axis, ndim):
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"ewma: axis must be an int, got {type(axis).__name__}")
@@ -242,21 +251,25 @@ def _normalize_axis(axis, ndim):
 class GD(_base.GD):
     __doc__ = _base.GD.__doc__ or "Mini-batch gradient descent (reference). See gd_update."
     _gd_update = staticmethod(gd_update)
+    _all_finite = staticmethod(all_finite)
 
 
 class Momentum(_base.Momentum):
     """Gradient descent with momentum (reference). See momentum_update."""
     _momentum_update = staticmethod(momentum_update)
+    _all_finite = staticmethod(all_finite)
 
 
 class RMSprop(_base.RMSprop):
     """RMSprop (reference). See rmsprop_update."""
     _rmsprop_update = staticmethod(rmsprop_update)
+    _all_finite = staticmethod(all_finite)
 
 
 class Adam(_base.Adam):
     """Adam / AdamW (decoupled=True) / AMSGrad (amsgrad=True) (reference). See adam_update."""
     _adam_update = staticmethod(adam_update)
+    _all_finite = staticmethod(all_finite)
 
 
 class EMA(_base.EMA):
