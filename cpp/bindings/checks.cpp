@@ -65,7 +65,7 @@ std::atomic<bool> g_gil_released_last{false};
 }  // namespace
 
 void record_gil_state() { g_gil_released_last.store(PyGILState_Check() == 0, std::memory_order_relaxed); }
-bool gil_released_last() { return g_gil_released_last.load(std::memory_order_relaxed); }
+bool gil_released_last() { return g_gil_released_last.exchange(false, std::memory_order_relaxed); }
 
 std::string Context::label(const char* arg, std::size_t i) const {
     if (names.is_none() || !names) return std::string(arg) + "[" + std::to_string(i) + "]";

@@ -70,7 +70,8 @@ DType dtype_of(const py::array& a);
 
 // Releases the GIL for a kernel, like py::gil_scoped_release, and records whether the
 // calling thread still held it afterwards; the private hook _core._gil_released_last()
-// lets the tests prove that every entry point runs its kernel without the GIL.
+// (which also resets the record) lets the tests prove that every entry point runs its
+// kernel without the GIL.
 void record_gil_state();
 bool gil_released_last();
 struct ReleasedGIL {
