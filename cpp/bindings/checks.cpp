@@ -64,6 +64,27 @@ std::atomic<bool> g_gil_released_last{false};
 
 }  // namespace
 
+namespace {
+// numbers.Real / numbers.Integral, looked up once and deliberately never released (a static
+// py::object would be destroyed after the interpreter is gone)
+bool is_instance_of_abc(py::handle obj, PyObject* abc) {
+    if (PyBool_Check(obj.ptr())) return false;
+    const int r = PyObject_IsInstance(obj.ptr(), abc);
+    if (r < 0) PyErr_Clear();
+    return r == 1;
+}
+PyObject* numbers_abc(const char* name) { return py::object(py::module_::import("numbers").attr(name)).release().ptr(); }
+}  // namespace
+
+bool is_real_number(py::handle obj) {
+    static PyObject* const real = numbers_abc("Real");
+    return is_instance_of_abc(obj, real);
+}
+bool is_integral_number(py::handle obj) {
+    static PyObject* const integral = numbers_abc("Integral");
+    return is_instance_of_abc(obj, integral);
+}
+
 void record_gil_state() { g_gil_released_last.store(PyGILState_Check() == 0, std::memory_order_relaxed); }
 bool gil_released_last() { return g_gil_released_last.exchange(false, std::memory_order_relaxed); }
 

@@ -79,5 +79,60 @@ struct ReleasedGIL {
     ReleasedGIL() { record_gil_state(); }
 };
 
+// Scalar arguments accepted exactly as simdoptim.reference accepts them (_validate.py):
+// Real is any numbers.Real but bool (int, float, NumPy scalars), Count any numbers.Integral
+// but bool. pybind11's own double/long long casters would also take True or numpy.bool_,
+// which the reference refuses; a refused scalar is a TypeError naming the signature.
+struct Real {
+    double value;
+    operator double() const { return value; }
+};
+struct Count {
+    long long value;  // saturates beyond +-2^63: beta**t is the same (0) for such t
+    operator long long() const { return value; }
+};
+bool is_real_number(py::handle obj);
+bool is_integral_number(py::handle obj);
+
 }  // namespace bindings
 }  // namespace simdoptim
+
+namespace pybind11 {
+namespace detail {
+template <>
+struct type_caster<simdoptim::bindings::Real> {
+    PYBIND11_TYPE_CASTER(simdoptim::bindings::Real, const_name("float"));
+    bool load(handle src, bool) {
+        if (!src || !simdoptim::bindings::is_real_number(src)) return false;
+        const double v = PyFloat_AsDouble(src.ptr());
+        if (v == -1.0 && PyErr_Occurred()) {  // e.g. an int too large for a double
+            PyErr_Clear();
+            return false;
+        }
+        value.value = v;
+        return true;
+    }
+};
+template <>
+struct type_caster<simdoptim::bindings::Count> {
+    PYBIND11_TYPE_CASTER(simdoptim::bindings::Count, const_name("int"));
+    bool load(handle src, bool) {
+        if (!src || !simdoptim::bindings::is_integral_number(src)) return false;
+        object index = reinterpret_steal<object>(PyNumber_Index(src.ptr()));
+        if (!index) {
+            PyErr_Clear();
+            return false;
+        }
+        int overflow = 0;
+        const long long v = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+        if (v == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return false;
+        }
+        value.value = overflow > 0 ? std::numeric_limits<long long>::max()
+                                   : overflow < 0 ? std::numeric_limits<long long>::min() : v;
+        return true;
+    }
+};
+}  // namespace detail
+}  // namespace pybind11

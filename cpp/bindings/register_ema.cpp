@@ -12,15 +12,15 @@ namespace simdoptim {
 namespace bindings {
 namespace {
 
-void ema_update(py::object averages, py::object values, double beta, long long step, bool bias_correction,
+void ema_update(py::object averages, py::object values, Real beta, Count step, bool bias_correction,
                 py::object outs, py::object names) {
     const Context ctx{"ema_update", names};
     check_beta(ctx, "beta", beta);
-    if (step < 1) throw py::value_error("ema_update: step must be >= 1, got " + std::to_string(step));
+    if (step < 1) throw py::value_error("ema_update: step must be >= 1, got " + std::to_string(step.value));
     if (bias_correction && outs.is_none())
         throw py::value_error("ema_update: bias_correction=True needs outs to write the corrected averages into");
     auto slots = collect_slots(ctx, averages, values, {{"outs", outs}}, "values", "averages");
-    EMAHyper h{beta, 1.0 - beta, bias_correction ? 1.0 - std::pow(beta, double(step)) : 0.0, !outs.is_none()};
+    EMAHyper h{beta, 1.0 - beta, bias_correction ? 1.0 - std::pow(double(beta), double(step)) : 0.0, !outs.is_none()};
     auto f32 = runtime::kernels().ema[kFloat32], f64 = runtime::kernels().ema[kFloat64];
     ReleasedGIL nogil;
     runtime::for_each_slot_range(slots.data(), slots.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
@@ -28,7 +28,7 @@ void ema_update(py::object averages, py::object values, double beta, long long s
     });
 }
 
-void ewma_scan(py::object x_obj, py::object out_obj, double beta, int axis, bool bias_correction) {
+void ewma_scan(py::object x_obj, py::object out_obj, Real beta, int axis, bool bias_correction) {
     const Context ctx{"ewma", py::none()};
     check_beta(ctx, "beta", beta);
     py::list xs, outs;
@@ -57,7 +57,7 @@ void ewma_scan(py::object x_obj, py::object out_obj, double beta, int axis, bool
     std::vector<double> bc;
     if (bias_correction) {
         bc.resize(a.length);
-        for (std::size_t t = 0; t < a.length; ++t) bc[t] = 1.0 - std::pow(beta, double(t + 1));
+        for (std::size_t t = 0; t < a.length; ++t) bc[t] = 1.0 - std::pow(double(beta), double(t + 1));
         a.bias_correction = bc.data();
     }
     if (a.outer * a.length * a.inner == 0) return;

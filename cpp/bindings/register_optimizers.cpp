@@ -26,7 +26,7 @@ void run(const std::vector<Slot>& slots, const H& h, UpdateKernel<H> const (&tab
 
 void check_lr(const Context& ctx, double lr) { check_finite_nonnegative(ctx, "lr", lr); }
 
-void gd_update(py::object params, py::object grads, double lr, double weight_decay, py::object names) {
+void gd_update(py::object params, py::object grads, Real lr, Real weight_decay, py::object names) {
     const Context ctx{"gd_update", names};
     check_lr(ctx, lr);
     check_finite_nonnegative(ctx, "weight_decay", weight_decay);
@@ -34,8 +34,8 @@ void gd_update(py::object params, py::object grads, double lr, double weight_dec
     run(slots, GDHyper{lr, weight_decay}, runtime::kernels().gd);
 }
 
-void momentum_update(py::object params, py::object grads, py::object velocities, double lr, double beta,
-                     const std::string& form, bool nesterov, double weight_decay, py::object names) {
+void momentum_update(py::object params, py::object grads, py::object velocities, Real lr, Real beta,
+                     const std::string& form, bool nesterov, Real weight_decay, py::object names) {
     const Context ctx{"momentum_update", names};
     check_lr(ctx, lr);
     check_beta(ctx, "beta", beta);
@@ -48,8 +48,8 @@ void momentum_update(py::object params, py::object grads, py::object velocities,
     run(slots, MomentumHyper{lr, beta, grad_scale, weight_decay, nesterov}, runtime::kernels().momentum);
 }
 
-void rmsprop_update(py::object params, py::object grads, py::object square_avgs, double lr, double beta2, double eps,
-                    double eps_root, double weight_decay, double momentum, py::object grad_avgs,
+void rmsprop_update(py::object params, py::object grads, py::object square_avgs, Real lr, Real beta2, Real eps,
+                    Real eps_root, Real weight_decay, Real momentum, py::object grad_avgs,
                     py::object momentum_buffers, py::object names) {
     const Context ctx{"rmsprop_update", names};
     check_lr(ctx, lr);
@@ -70,11 +70,11 @@ void rmsprop_update(py::object params, py::object grads, py::object square_avgs,
         runtime::kernels().rmsprop);
 }
 
-void adam_update(py::object params, py::object grads, py::object exp_avgs, py::object exp_avg_sqs, long long step,
-                 double lr, double beta1, double beta2, double eps, double eps_root, double weight_decay,
+void adam_update(py::object params, py::object grads, py::object exp_avgs, py::object exp_avg_sqs, Count step,
+                 Real lr, Real beta1, Real beta2, Real eps, Real eps_root, Real weight_decay,
                  bool decoupled, py::object max_exp_avg_sqs, py::object names) {
     const Context ctx{"adam_update", names};
-    if (step < 1) throw py::value_error("adam_update: step must be >= 1 (the number of this update), got " + std::to_string(step));
+    if (step < 1) throw py::value_error("adam_update: step must be >= 1 (the number of this update), got " + std::to_string(step.value));
     check_lr(ctx, lr);
     check_beta(ctx, "beta1", beta1);
     check_beta(ctx, "beta2", beta2);
@@ -94,8 +94,8 @@ void adam_update(py::object params, py::object grads, py::object exp_avgs, py::o
     h.weight_decay = weight_decay;
     h.decay = 1.0 - lr * weight_decay;
     // Python's float ** int calls the C library's pow on doubles, as this does.
-    h.bias_correction1 = 1.0 - std::pow(beta1, double(step));
-    h.bias_correction2 = 1.0 - std::pow(beta2, double(step));
+    h.bias_correction1 = 1.0 - std::pow(double(beta1), double(step));
+    h.bias_correction2 = 1.0 - std::pow(double(beta2), double(step));
     h.decoupled = decoupled;
     h.amsgrad = !max_exp_avg_sqs.is_none();
     run(slots, h, runtime::kernels().adam);
