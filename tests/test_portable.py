@@ -140,6 +140,8 @@ EMULATED = textwrap.dedent("""
 
 
 @pytest.mark.skipif(QEMU is None, reason="qemu-x86_64 not installed (Debian: apt-get install qemu-user)")
+@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="sanitizer run (tools/sanitize.sh): ASan's shadow memory does not work under qemu-user")
 def test_runs_on_a_pre_avx_cpu_under_qemu():
     env = {k: v for k, v in os.environ.items() if k != "SIMDOPTIM_ISA"}
     env["OMP_NUM_THREADS"] = "1"
