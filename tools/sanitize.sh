@@ -13,7 +13,11 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 VENV=build/sanitize-venv
 [ -x "$VENV/bin/python" ] || "$PY" -m venv --system-site-packages "$VENV"
-"$VENV/bin/python" -m pip install --quiet --no-build-isolation --no-deps --force-reinstall \
+"$VENV/bin/python" -m pip install --quiet "numpy>=1.23" "pytest>=7" "hypothesis>=6"
+# reuse the build tools when they are installed, else let pip fetch them (build isolation)
+ISOLATION=""
+"$VENV/bin/python" -c "import scikit_build_core, pybind11" 2>/dev/null && ISOLATION=--no-build-isolation
+"$VENV/bin/python" -m pip install --quiet $ISOLATION --no-deps --force-reinstall \
     -Ccmake.define.SIMDOPTIM_SANITIZE=ON -Ccmake.build-type=RelWithDebInfo -Cbuild-dir=build/sanitize .
 export LD_PRELOAD="$(${CXX:-g++} -print-file-name=libasan.so) $(${CXX:-g++} -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:check_initialization_order=1
