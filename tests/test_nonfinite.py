@@ -90,7 +90,7 @@ def test_default_propagates_like_numpy(backend):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_all_finite_finds_every_position_on_every_path(isa, dtype):
     core = simdoptim._core
-    old = core.cpu_info()["isa"]
+    old, grain = core.cpu_info()["isa"], core.cpu_info()["parallel_grain"]
     core._select_isa(isa)
     core._set_parallel_grain(8)  # several threads even on these small arrays
     try:
@@ -106,4 +106,4 @@ def test_all_finite_finds_every_position_on_every_path(isa, dtype):
         assert simdoptim.all_finite([big]) and simdoptim.all_finite([])
     finally:
         core._select_isa(old)
-        core._set_parallel_grain(32768)
+        core._set_parallel_grain(grain)

@@ -23,10 +23,10 @@ core = simdoptim._core
 @pytest.fixture
 def small_grain():
     """Force several threads on small arrays; restore the defaults afterwards."""
-    threads = simdoptim.get_num_threads()
+    threads, grain = simdoptim.get_num_threads(), simdoptim.cpu_info()["parallel_grain"]
     core._set_parallel_grain(16)
     yield
-    core._set_parallel_grain(32768)
+    core._set_parallel_grain(grain)
     simdoptim.set_num_threads(threads)
 
 
