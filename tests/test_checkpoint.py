@@ -329,3 +329,29 @@ def test_save_keeps_file_mode_and_refuses_other_files(tmp_path):
     with pytest.raises(TypeError, match="state must be"):
         simdoptim.save_checkpoint(path, 42)
     assert simdoptim.load_checkpoint(path)[0]["opt"]["value"] == 2.0
+
+
+# ---- format stability: a checkpoint written by simdoptim 0.1.0 (format version 1)
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "data", "checkpoint_v1.npz")
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_version_1_checkpoint_still_loads_and_continues(backend):
+    """tests/data/checkpoint_v1.npz holds an AdamW+AMSGrad state and an EMA after 3 steps
+    (reference backend), the parameters, the next 2 gradients and what the parameters and
+    the EMA must be after them. It was written once with save_checkpoint; a change that
+    breaks reading it needs a new format version and a loader for version 1, not a new file."""
+    B = BACKENDS[backend]
+    state, params = simdoptim.load_checkpoint(GOLDEN)
+    assert state["opt"]["version"] == 1 and state["opt"]["algorithm"] == "Adam"
+    opt = B.Adam(params, amsgrad=True)  # hyper-parameters come from the checkpoint
+    opt.load_state_dict(state["opt"])
+    assert (opt.lr, opt.weight_decay, opt.decoupled, opt.t) == (0.01, 0.01, True, 3)
+    ema = B.EMA(0.5)
+    ema.load_state_dict(state["ema"])
+    for g in state["grads"]:
+        opt.step(g)
+        ema.update(g)
+    assert snapshot(params) == snapshot(state["expected_params"])
+    assert snapshot(ema.value) == snapshot(state["expected_ema"])
