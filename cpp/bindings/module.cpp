@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
     simdoptim::bindings::register_runtime(m);
     simdoptim::bindings::register_optimizers(m);
     simdoptim::bindings::register_ema(m);
+    simdoptim::bindings::register_bench(m);
 }

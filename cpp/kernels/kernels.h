@@ -98,6 +98,17 @@ struct EWMAScan {
     const double* bias_correction = nullptr;  // length values 1 - beta^(t+1), or null
 };
 
+// The bandwidth probe (probe.cpp): read_write buffers updated in place, write_only buffers
+// written, read_only buffers read, each written value scale * (sum of the values read).
+// Stream k lives in the Slot as param, state[0], state[1], state[2], param_copy, grad.
+constexpr int kProbeMaxStreams = 6;
+struct ProbeHyper {
+    int read_write;
+    int write_only;
+    int read_only;
+    double scale;
+};
+
 template <class H>
 using UpdateKernel = void (*)(const H&, const Slot&, std::size_t, std::size_t);
 
@@ -112,6 +123,7 @@ struct KernelTable {
     UpdateKernel<RMSpropHyper> rmsprop[kNumDTypes];
     UpdateKernel<AdamHyper> adam[kNumDTypes];
     UpdateKernel<EMAHyper> ema[kNumDTypes];
+    UpdateKernel<ProbeHyper> probe[kNumDTypes];
     // items are (outer, inner block) pairs, see kEWMABlock
     void (*ewma_scan[kNumDTypes])(const EWMAScan&, std::size_t item_begin, std::size_t item_end);
     // true when data[begin, end) holds no NaN or infinity

@@ -18,6 +18,8 @@ void adam_f32(const AdamHyper&, const Slot&, std::size_t, std::size_t);
 void adam_f64(const AdamHyper&, const Slot&, std::size_t, std::size_t);
 void ema_f32(const EMAHyper&, const Slot&, std::size_t, std::size_t);
 void ema_f64(const EMAHyper&, const Slot&, std::size_t, std::size_t);
+void probe_f32(const ProbeHyper&, const Slot&, std::size_t, std::size_t);
+void probe_f64(const ProbeHyper&, const Slot&, std::size_t, std::size_t);
 void ewma_scan_f32(const EWMAScan&, std::size_t, std::size_t);
 void ewma_scan_f64(const EWMAScan&, std::size_t, std::size_t);
 bool all_finite_f32(const void*, std::size_t, std::size_t);
@@ -33,6 +35,7 @@ static const KernelTable table = {
     {rmsprop_f32, rmsprop_f64},
     {adam_f32, adam_f64},
     {ema_f32, ema_f64},
+    {probe_f32, probe_f64},
     {ewma_scan_f32, ewma_scan_f64},
     {all_finite_f32, all_finite_f64},
 };

@@ -1,0 +1,101 @@
+// probe.cpp - the memory-bandwidth probe the benchmarks compare every kernel against.
+//
+// An optimizer step outside the cache is bound by memory traffic, so the honest yardstick
+// is the fastest loop that moves the same bytes in the same pattern: RW buffers read and
+// written in place, WO buffers only written, RO buffers only read, with one add per
+// stream and one multiply (no divide, no square root). It runs through the same element
+// loop (for_each_lane_block) and, in the binding, the same threading helper as the
+// optimizer kernels, so "% of the probe" isolates the cost of the arithmetic.
+//
+// The streams are carried in a Slot (param, state[0..2], param_copy, then grad), so the
+// runtime splits them exactly as it splits an optimizer's buffers. Stream order: the RW
+// buffers first, then WO, then RO; the first one is therefore always written, which is the
+// buffer whose cache lines the thread split is aligned to.
+#include "kernels.h"
+#include "simd.h"
+
+namespace simdoptim {
+namespace SIMDOPTIM_TARGET {
+namespace {
+
+inline void* stream(const Slot& s, int k) {
+    switch (k) {
+        case 0: return s.param;
+        case 1: return s.state[0];
+        case 2: return s.state[1];
+        case 3: return s.state[2];
+        case 4: return s.param_copy;
+        default: return const_cast<void*>(s.grad);
+    }
+}
+
+template <class T, int RW, int WO, int RO>
+void probe_range(const ProbeHyper& h, const Slot& s, std::size_t begin, std::size_t end) {
+    constexpr int N = RW + WO + RO;
+    static_assert(N >= 1 && N <= kProbeMaxStreams, "probe: 1 to 6 streams");
+    T* __restrict p[N > 0 ? N : 1];
+    for (int k = 0; k < N; ++k) p[k] = static_cast<T*>(stream(s, k));
+    const T scale = T(h.scale);
+    for_each_lane_block<T>(begin, end, [&](auto tag, std::size_t i) {
+        using V = decltype(tag);
+        // x = scale * (sum of what was read); written to every written stream
+        V acc = V::set1(T(0));
+        for (int k = 0; k < RW; ++k) acc = acc + V::load(p[k] + i);
+        for (int k = RW + WO; k < N; ++k) acc = acc + V::load(p[k] + i);
+        acc = acc * V::set1(scale);
+        for (int k = 0; k < RW + WO; ++k) acc.store(p[k] + i);
+    });
+}
+
+template <class T, int RW, int WO, int RO>
+constexpr UpdateKernel<ProbeHyper> pick() {
+    if constexpr (RW + WO + RO >= 1 && RW + WO + RO <= kProbeMaxStreams)
+        return &probe_range<T, RW, WO, RO>;
+    else
+        return nullptr;
+}
+
+// [RW][WO][RO] for RW 0..5, WO 0..2, RO 0..2 (null where the total is 0 or above 6)
+template <class T, int RW, int WO>
+constexpr void fill_ro(UpdateKernel<ProbeHyper> (&t)[6][3][3]) {
+    t[RW][WO][0] = pick<T, RW, WO, 0>();
+    t[RW][WO][1] = pick<T, RW, WO, 1>();
+    t[RW][WO][2] = pick<T, RW, WO, 2>();
+}
+template <class T, int RW>
+constexpr void fill_wo(UpdateKernel<ProbeHyper> (&t)[6][3][3]) {
+    fill_ro<T, RW, 0>(t);
+    fill_ro<T, RW, 1>(t);
+    fill_ro<T, RW, 2>(t);
+}
+
+template <class T>
+struct ProbeTable {
+    UpdateKernel<ProbeHyper> k[6][3][3] = {};
+    ProbeTable() {
+        fill_wo<T, 0>(k);
+        fill_wo<T, 1>(k);
+        fill_wo<T, 2>(k);
+        fill_wo<T, 3>(k);
+        fill_wo<T, 4>(k);
+        fill_wo<T, 5>(k);
+    }
+};
+
+template <class T>
+void probe(const ProbeHyper& h, const Slot& s, std::size_t begin, std::size_t end) {
+    static const ProbeTable<T> table;
+    UpdateKernel<ProbeHyper> f = nullptr;
+    if (h.read_write >= 0 && h.read_write < 6 && h.write_only >= 0 && h.write_only < 3 && h.read_only >= 0 &&
+        h.read_only < 3)
+        f = table.k[h.read_write][h.write_only][h.read_only];
+    if (f) f(h, s, begin, end);  // the binding checks the stream counts; nothing to do otherwise
+}
+
+}  // namespace
+
+void probe_f32(const ProbeHyper& h, const Slot& s, std::size_t b, std::size_t e) { probe<float>(h, s, b, e); }
+void probe_f64(const ProbeHyper& h, const Slot& s, std::size_t b, std::size_t e) { probe<double>(h, s, b, e); }
+
+}  // namespace SIMDOPTIM_TARGET
+}  // namespace simdoptim
