@@ -1,4 +1,5 @@
-"""Command line: ``python -m simdoptim info`` (what runs on this machine)."""
+"""Command line: ``python -m simdoptim info`` (what runs on this machine),
+``python -m simdoptim bench`` (side-by-side speed; ``--full``, ``--json FILE``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="show the SIMD path, threads and CPU features in use")
     p.set_defaults(func=_info)
+    p = sub.add_parser("bench", help="benchmark every kernel against the bandwidth probe, NumPy and torch (quick; --full for the grid)")
+    from . import benchmark
+
+    benchmark.add_arguments(p)
+    p.set_defaults(func=benchmark.run_command)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,202 @@
+"""The benchmark suite and the bandwidth probe: the suite runs (on tiny sizes, no timing
+asserted), refuses a public kernel without a row, and the probe moves exactly the buffers
+it is told to. Speed itself is measured in bench/, never here."""
+
+import json
+
+import numpy as np
+import pytest
+
+import simdoptim
+from simdoptim import _core, benchmark, functional
+
+ISAS = simdoptim.cpu_info()["isas"]
+
+
+@pytest.fixture
+def isa_and_grain():
+    """Restores the ISA path and the parallel grain the tests change."""
+    before = simdoptim.cpu_info()
+    yield
+    _core._select_isa(before["isa"])
+    _core._set_parallel_grain(before["parallel_grain"])
+
+
+# -- registry --------------------------------------------------------------------------
+
+
+def test_every_public_kernel_has_a_row():
+    assert benchmark.missing_rows() == []
+    # and the list is derived from the package, not written down here
+    kernels = benchmark.public_kernels()
+    assert {"Adam", "adam_update", "EMA", "ewma", "all_finite"} <= kernels
+    assert not kernels & {"cpu_info", "set_num_threads", "reference", "functional"}
+
+
+def test_a_kernel_without_a_row_fails_the_suite(monkeypatch):
+    def lion_update(params, grads):  # a new public kernel nobody benchmarked
+        raise AssertionError("not called")
+
+    monkeypatch.setattr(functional, "lion_update", lion_update, raising=False)
+    monkeypatch.setattr(functional, "__all__", [*functional.__all__, "lion_update"])
+    assert benchmark.missing_rows() == ["lion_update"]
+    with pytest.raises(RuntimeError, match="lion_update"):
+        benchmark.run(dict(benchmark.QUICK, sizes=(100,)), progress=False)
+
+
+def test_a_new_exported_class_counts_as_a_kernel(monkeypatch):
+    class Lion(simdoptim.Adam):
+        pass
+
+    monkeypatch.setattr(simdoptim, "Lion", Lion, raising=False)
+    monkeypatch.setattr(simdoptim, "__all__", [*simdoptim.__all__, "Lion"])
+    assert "Lion" in benchmark.missing_rows()
+
+
+# -- the suite runs ----------------------------------------------------------------------
+
+
+def tiny_config():
+    return dict(sizes=(1000,), many=((3, 200),), dtypes=("float32",), threads="both", rounds=1, min_sample_s=0.0)
+
+
+def test_suite_runs_on_tiny_sizes(monkeypatch):
+    monkeypatch.setattr(benchmark, "_ENABLED", {"numpy", "torch"})  # DeepSpeed's op build is slow
+    results = benchmark.run(tiny_config(), progress=False)
+    results += benchmark.run(dict(tiny_config(), dtypes=("float64",), many=(), threads="all"), progress=False)
+    rows = {name for name, row in benchmark.ROWS.items() if all(benchmark._has(c) for c in row.covers)}
+    assert {r["kernel"] for r in results} == rows
+    threads = {1, simdoptim.get_num_threads()}
+    for r in results:
+        assert r["threads"] in threads
+        assert r["ms"]["simdoptim"] > 0 and np.isfinite(r["gbps"]["simdoptim"])
+        assert r["ms"]["numpy"] > 0
+        if benchmark.ROWS[r["kernel"]].streams[:2] != (0, 0):  # every writing kernel has a probe
+            assert r["ms"]["probe"] > 0 and r["pct_probe"] > 0
+        elem = 8 if r["dtype"] == "float64" else 4
+        rw, wo, ro = benchmark.ROWS[r["kernel"]].streams
+        assert r["bytes"] == (2 * rw + wo + ro) * elem * r["elements"]
+    assert {r["dtype"] for r in results} == {"float32", "float64"}
+    adam = [r for r in results if r["kernel"] == "Adam" and r["dtype"] == "float32"]
+    assert {r["layout"] for r in adam} == {"1e3", "3x200"}
+    assert all(r["bytes"] == 28 * r["elements"] for r in adam)  # the issue's 28 bytes per element
+    table = benchmark.format_table(results)
+    assert table.count("\n") == len(results) + 1
+
+
+def test_command_line_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = benchmark.main(["--sizes", "1000", "--kernels", "Adam,EMA", "--rounds", "1", "--no-many",
+                           "--peers", "numpy", "--quiet", "--json", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "| Adam | float32 | 1e3 |" in text and "| EMA | float32 | 1e3 |" in text
+    data = json.loads(out.read_text())
+    assert data["environment"]["isa"] == simdoptim.cpu_info()["isa"]
+    assert sorted(r["kernel"] for r in data["results"]) == ["Adam", "EMA"]
+
+
+def test_unknown_kernel_is_refused(capsys):
+    assert benchmark.main(["--kernels", "Lion", "--quiet"]) == 2
+    assert "Lion" in capsys.readouterr().err
+
+
+def test_plot_or_clear_skip(tmp_path):
+    results = benchmark.run(dict(tiny_config(), dtypes=("float32",), many=(), threads="all"),
+                            progress=False, only={"GD": benchmark.ROWS["GD"]})
+    path = tmp_path / "gbps.png"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert benchmark.plot(results, str(path)) is False
+    else:
+        assert benchmark.plot(results, str(path)) is True
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- the probe ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rw,wo,ro", [(3, 0, 1), (2, 0, 1), (1, 1, 1), (0, 1, 1), (5, 0, 1), (1, 0, 0)])
+def test_probe_moves_the_buffers_it_is_told_to(isa, dtype, rw, wo, ro, isa_and_grain):
+    _core._select_isa(isa)
+    _core._set_parallel_grain(64)  # several threads even on these small arrays
+    rng = np.random.default_rng(7)
+    tensors = []
+    for n in (0, 1, 15, 17, 1003, 4099):
+        tensors.append(tuple(rng.uniform(0.5, 1.5, n).astype(dtype) for _ in range(rw + wo + ro)))
+    before = [tuple(b.copy() for b in t) for t in tensors]
+    _core._bandwidth_probe(tensors, read_write=rw, write_only=wo)
+    reads = rw + ro
+    for t, b in zip(tensors, before):
+        read = [b[k] for k in range(rw)] + [b[k] for k in range(rw + wo, rw + wo + ro)]
+        expect = np.zeros_like(b[0])
+        for x in read:  # the kernel's order: sum of the reads, then one multiply
+            expect = expect + x
+        expect = expect * dtype(1.0 / reads)
+        for k in range(rw + wo):
+            np.testing.assert_array_equal(t[k], expect)
+        for k in range(rw + wo, rw + wo + ro):
+            np.testing.assert_array_equal(t[k], b[k])  # read-only buffers untouched
+
+
+def test_probe_refuses_bad_arguments():
+    a, b = np.ones(8, np.float32), np.ones(8, np.float32)
+    with pytest.raises(ValueError, match="read_write"):
+        _core._bandwidth_probe([(a, b)], read_write=0, write_only=0)
+    with pytest.raises(ValueError, match="size and dtype"):
+        _core._bandwidth_probe([(a, np.ones(9, np.float32))], read_write=1)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _core._bandwidth_probe([(a, np.ones(8, np.int32))], read_write=1)
+    with pytest.raises(ValueError, match="same memory"):
+        _core._bandwidth_probe([(a, a)], read_write=2)
+    ro = np.ones(8, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _core._bandwidth_probe([(ro, b)], read_write=1)
+    _core._bandwidth_probe([(b, ro)], read_write=1)  # read-only is fine for a buffer only read
+
+
+# -- the bias-correction shortcut of the Adam kernel is exact ----------------------------
+
+
+def first_exact_one(dtype, beta):
+    """The first step t at which 1 - beta**t rounds to exactly 1 in dtype."""
+    t = 1
+    while dtype(1.0 - beta ** t) != 1:
+        t += 1
+    return t
+
+
+# float32: 165 and 17321, float64: 356 and 37412 (each boundary and the step before it)
+STEPS = sorted({1, 2} | {first_exact_one(d, b) + k for d in (np.float32, np.float64) for b in (0.9, 0.999) for k in (-1, 0)})
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_late_steps_match_the_reference_bit_for_bit(isa, dtype, step, amsgrad, isa_and_grain):
+    # From some step on, 1 - beta**t rounds to exactly 1 in the array's dtype and the kernel
+    # leaves the division out; the result must not change by a bit, NaN and inf included.
+    _core._select_isa(isa)
+    rng = np.random.default_rng(step)
+    n = 1000
+    w, g, m, v = (rng.standard_normal(n).astype(dtype) for _ in range(4))
+    v = np.abs(v)
+    g[:4] = [np.nan, np.inf, -np.inf, 0.0]
+    m[4:6] = [np.nan, -0.0]
+    vmax = np.abs(rng.standard_normal(n)).astype(dtype) if amsgrad else None
+    ref = [a.copy() if a is not None else None for a in (w, g, m, v, vmax)]
+    fast = [a.copy() if a is not None else None for a in (w, g, m, v, vmax)]
+    kw = dict(step=step, lr=1e-3, beta1=0.9, beta2=0.999)
+    with np.errstate(all="ignore"):  # NaN and inf in g are the point here
+        simdoptim.reference.adam_update([ref[0]], [ref[1]], [ref[2]], [ref[3]],
+                                        max_exp_avg_sqs=None if vmax is None else [ref[4]], **kw)
+    functional.adam_update([fast[0]], [fast[1]], [fast[2]], [fast[3]],
+                           max_exp_avg_sqs=None if vmax is None else [fast[4]], **kw)
+    for r, f in zip(ref, fast):
+        if r is not None:
+            assert r.tobytes() == f.tobytes()
