@@ -563,6 +563,8 @@ def grid(config, rows=None):
 
 
 def thread_counts(config):
+    if isinstance(config["threads"], (list, tuple)):
+        return list(config["threads"])
     nmax = simdoptim.get_num_threads()
     if config["threads"] == "all" or nmax == 1:
         return [nmax]
@@ -608,6 +610,28 @@ def run(config, progress=True, only=None):
         if torch is not None:
             torch.set_num_threads(torch_nt0)
     return results
+
+
+def _print_saved(args, out):
+    with open(args.from_json) as f:
+        data = json.load(f)
+    results = data["results"]
+    if args.kernels:
+        results = [r for r in results if r["kernel"] in args.kernels.split(",")]
+    if args.sizes:
+        sizes = {int(float(x)) for x in args.sizes.split(",")}
+        results = [r for r in results if r["tensors"] == 1 and r["elements"] in sizes or
+                   r["tensors"] > 1 and not args.no_many]
+    elif args.no_many:
+        results = [r for r in results if r["tensors"] == 1]
+    if args.dtypes:
+        results = [r for r in results if r["dtype"] in args.dtypes.split(",")]
+    if args.threads:
+        results = [r for r in results if r["threads"] in {int(t) for t in args.threads.split(",")}]
+    env = data["environment"]
+    print(f"simdoptim bench (saved run): {env['processor']}, isa {env['isa']}, {env['num_threads']} threads", file=out)
+    print(format_table(results), file=out)
+    return 0
 
 
 def _has(name):
@@ -754,6 +778,9 @@ def add_arguments(p):
     p.add_argument("--peers", metavar="P,P", default=",".join(PEER_GROUPS),
                    help="peers to compare with, of numpy,torch,deepspeed (default: all that are installed)")
     p.add_argument("--no-many", action="store_true", help="leave out the many-small-tensors layouts")
+    p.add_argument("--threads", metavar="N,N", help="comma-separated thread counts (default: all; --full: 1 and all)")
+    p.add_argument("--from-json", metavar="FILE", help="print the table of a saved run (filtered by --kernels, "
+                   "--sizes, --dtypes, --threads) instead of running")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -768,6 +795,10 @@ def run_command(args, out=None):
         config["rounds"] = args.rounds
     if args.no_many:
         config["many"] = ()
+    if args.threads:
+        config["threads"] = tuple(int(t) for t in args.threads.split(","))
+    if args.from_json:
+        return _print_saved(args, out)
     peers = [p for p in args.peers.split(",") if p]
     unknown = [p for p in peers if p not in PEER_GROUPS]
     if unknown:
