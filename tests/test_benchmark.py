@@ -94,6 +94,10 @@ def test_command_line_writes_json(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert data["environment"]["isa"] == simdoptim.cpu_info()["isa"]
     assert sorted(r["kernel"] for r in data["results"]) == ["Adam", "EMA"]
+    # a saved run is re-printed, filtered, without running anything
+    assert benchmark.main(["--from-json", str(out), "--kernels", "EMA"]) == 0
+    text = capsys.readouterr().out
+    assert "| EMA | float32 | 1e3 |" in text and "| Adam |" not in text
 
 
 def test_unknown_kernel_is_refused(capsys):

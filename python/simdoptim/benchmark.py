@@ -734,16 +734,20 @@ def plot(results, path):
     kernels = list(dict.fromkeys(r["kernel"] for r in sel))
     if not kernels:
         return False
+    colors = {"simdoptim": "C0", "probe": "k", "numpy": "C4", "torch-forloop": "C1", "torch-foreach": "C2",
+              "torch-fused": "C3", "deepspeed": "C5"}
     cols = 3
     rows = -(-len(kernels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
+    handles = {}
     for ax, k in zip(axes.flat, kernels):
         rs = sorted((r for r in sel if r["kernel"] == k), key=lambda r: r["elements"])
         impls = list(dict.fromkeys(i for r in rs for i in r["gbps"]))
         for impl in impls:
             pts = [(r["elements"], r["gbps"][impl]) for r in rs if impl in r["gbps"]]
-            style = "k--" if impl == "probe" else "-o"
-            ax.plot(*zip(*pts), style, label=impl, lw=2 if impl == "simdoptim" else 1, ms=3)
+            (line,) = ax.plot(*zip(*pts), "--" if impl == "probe" else "-o", color=colors.get(impl),
+                              label=impl, lw=2 if impl == "simdoptim" else 1, ms=3)
+            handles.setdefault(impl, line)
         ax.set_xscale("log")
         ax.set_title(f"{k} (float32, {nt} threads)")
         ax.set_xlabel("elements")
@@ -751,7 +755,7 @@ def plot(results, path):
         ax.grid(True, alpha=0.3)
     for ax in list(axes.flat)[len(kernels):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
+    fig.legend(list(handles.values()), list(handles), loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
