@@ -89,6 +89,10 @@ SLOW_PEER_MAX_F64 = 10 ** 7
 # 165 on a float32 Adam's first bias correction is exactly 1 and simdoptim skips that
 # (exact) division, as it would in any real run. The peers' cost does not depend on it.
 MID_TRAINING_STEP = 1000
+# A small learning rate: every implementation of a row updates the same arrays, hundreds of
+# thousands of times for small sizes, and the probe averages them into the state; with
+# lr = 1e-6 the values stay positive and finite throughout (speed does not depend on lr).
+LR = 1e-6
 
 
 # ---------------------------------------------------------------------------------------
@@ -235,7 +239,7 @@ def _torch_optimizers(case, ws, gs, make):
     torch = _torch()
     if torch is None:
         return {}
-    slow_ok = case.dtype == np.float32 or case.layout.elements <= SLOW_PEER_MAX_F64
+    slow_ok = _slow_ok(case)
     out = {}
     modes = [("torch-forloop", dict(foreach=False)), ("torch-foreach", dict(foreach=True)), ("torch-fused", dict(fused=True))]
     for name, kw in modes:
@@ -310,8 +314,8 @@ def _optimizer_row(case, fast_cls, ref_cls, kwargs, state_attrs, torch_make, dee
 def _gd(case):
     torch = _torch()
     return _optimizer_row(
-        case, simdoptim.GD, simdoptim.reference.GD, dict(lr=1e-3), (),
-        lambda ps, **kw: torch.optim.SGD(ps, lr=1e-3, **kw),
+        case, simdoptim.GD, simdoptim.reference.GD, dict(lr=LR), (),
+        lambda ps, **kw: torch.optim.SGD(ps, lr=LR, **kw),
     )
 
 
@@ -320,8 +324,8 @@ def _momentum(case):
     torch = _torch()
     # form="sum" is PyTorch's SGD momentum (dampening 0), so both do the same arithmetic
     return _optimizer_row(
-        case, simdoptim.Momentum, simdoptim.reference.Momentum, dict(lr=1e-3, beta=0.9, form="sum"),
-        ("_velocities",), lambda ps, **kw: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, **kw),
+        case, simdoptim.Momentum, simdoptim.reference.Momentum, dict(lr=LR, beta=0.9, form="sum"),
+        ("_velocities",), lambda ps, **kw: torch.optim.SGD(ps, lr=LR, momentum=0.9, **kw),
     )
 
 
@@ -329,8 +333,8 @@ def _momentum(case):
 def _rmsprop(case):
     torch = _torch()
     return _optimizer_row(
-        case, simdoptim.RMSprop, simdoptim.reference.RMSprop, dict(lr=1e-3, beta2=0.99), ("_square_avgs",),
-        lambda ps, **kw: torch.optim.RMSprop(ps, lr=1e-3, alpha=0.99, **kw),
+        case, simdoptim.RMSprop, simdoptim.reference.RMSprop, dict(lr=LR, beta2=0.99), ("_square_avgs",),
+        lambda ps, **kw: torch.optim.RMSprop(ps, lr=LR, alpha=0.99, **kw),
     )
 
 
@@ -338,9 +342,9 @@ def _rmsprop(case):
 def _adam(case):
     torch = _torch()
     return _optimizer_row(
-        case, simdoptim.Adam, simdoptim.reference.Adam, dict(lr=1e-3), ("_exp_avgs", "_exp_avg_sqs"),
-        lambda ps, **kw: torch.optim.Adam(ps, lr=1e-3, **kw),
-        deepspeed_kw=dict(lr=1e-3, adamw_mode=False),
+        case, simdoptim.Adam, simdoptim.reference.Adam, dict(lr=LR), ("_exp_avgs", "_exp_avg_sqs"),
+        lambda ps, **kw: torch.optim.Adam(ps, lr=LR, **kw),
+        deepspeed_kw=dict(lr=LR, adamw_mode=False),
     )
 
 
@@ -348,9 +352,9 @@ def _adam(case):
 def _adamw(case):
     torch = _torch()
     return _optimizer_row(
-        case, simdoptim.Adam, simdoptim.reference.Adam, dict(lr=1e-3, weight_decay=0.01, decoupled=True),
-        ("_exp_avgs", "_exp_avg_sqs"), lambda ps, **kw: torch.optim.AdamW(ps, lr=1e-3, weight_decay=0.01, **kw),
-        deepspeed_kw=dict(lr=1e-3, weight_decay=0.01, adamw_mode=True),
+        case, simdoptim.Adam, simdoptim.reference.Adam, dict(lr=LR, weight_decay=0.01, decoupled=True),
+        ("_exp_avgs", "_exp_avg_sqs"), lambda ps, **kw: torch.optim.AdamW(ps, lr=LR, weight_decay=0.01, **kw),
+        deepspeed_kw=dict(lr=LR, weight_decay=0.01, adamw_mode=True),
     )
 
 
