@@ -203,7 +203,8 @@ def _deepspeed_adam():
         return None
     if "cls" not in _DEEPSPEED:
         _DEEPSPEED["cls"] = None
-        if _torch() is not None:
+        if _torch() is not None and _importable("deepspeed"):
+            print("(loading DeepSpeed's CPU Adam; its first use builds the op, about a minute)", file=sys.stderr)
             try:
                 os.environ.setdefault("DS_ACCELERATOR", "cpu")
                 import contextlib
@@ -220,6 +221,12 @@ def _deepspeed_adam():
             except Exception:  # noqa: BLE001 - any failure means "peer not available"
                 _DEEPSPEED["cls"] = None
     return _DEEPSPEED["cls"]
+
+
+def _importable(name):
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
 
 
 def _torch_params(ws, gs):
