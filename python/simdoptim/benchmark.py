@@ -121,14 +121,17 @@ def _row(name, covers, kind, streams, layouts="all"):
     return deco
 
 
-# Public names that are controls, not kernels.
+# Public names that are controls, not kernels, and modules whose exports are utilities
+# around the kernels (schedules, checkpoints, course helpers): everything else exported is
+# a kernel and needs a row.
 NOT_KERNELS = {"cpu_info", "get_num_threads", "set_num_threads"}
+NOT_KERNEL_MODULES = ("simdoptim.schedules", "simdoptim.checkpoint", "simdoptim.course")
 
 
 def public_kernels():
     """The public kernels of the package: every name of ``simdoptim.functional.__all__``
-    and every function or class exported by ``simdoptim`` (modules, schedules and the
-    runtime controls excepted). A new kernel appears here without anyone listing it."""
+    and every function or class exported by ``simdoptim`` (modules, the runtime controls
+    and the utilities of NOT_KERNEL_MODULES excepted). A new kernel appears here without anyone listing it."""
     from . import functional
 
     names = set(functional.__all__)
@@ -136,7 +139,7 @@ def public_kernels():
         obj = getattr(simdoptim, name)
         if name.startswith("_") or name in NOT_KERNELS or not callable(obj):
             continue
-        if type(obj).__name__ == "module" or getattr(obj, "__module__", "").startswith("simdoptim.schedules"):
+        if type(obj).__name__ == "module" or getattr(obj, "__module__", "").startswith(NOT_KERNEL_MODULES):
             continue
         names.add(name)
     return names
