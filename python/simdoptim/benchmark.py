@@ -822,8 +822,6 @@ def run_command(args, out=None):
     if unknown:
         print(f"unknown peer(s) {unknown}; peers are {list(PEER_GROUPS)}", file=sys.stderr)
         return 2
-    _ENABLED.clear()
-    _ENABLED.update(peers)
     rows = ROWS
     if args.kernels:
         wanted = args.kernels.split(",")
@@ -832,7 +830,14 @@ def run_command(args, out=None):
             print(f"unknown kernel(s) {unknown}; rows are {list(ROWS)}", file=sys.stderr)
             return 2
         rows = {k: ROWS[k] for k in wanted}
-    results = run(config, progress=not args.quiet, only=rows)
+    enabled = set(_ENABLED)
+    _ENABLED.clear()
+    _ENABLED.update(peers)
+    try:
+        results = run(config, progress=not args.quiet, only=rows)
+    finally:
+        _ENABLED.clear()
+        _ENABLED.update(enabled)
     env = environment()
     print(f"simdoptim bench: {env['processor']}, isa {env['isa']}, {env['num_threads']} threads, "
           f"numpy {env['numpy']}" + (f", torch {env['torch']}" if "torch" in env else "")
