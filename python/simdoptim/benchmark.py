@@ -786,7 +786,7 @@ def main(argv=None, out=None):
 
 
 def add_arguments(p):
-    p.add_argument("--full", action="store_true", help="the whole grid: 1e3..1e8, float32 and float64, 1 and all threads (~15 min)")
+    p.add_argument("--full", action="store_true", help="the whole grid: 1e3..1e8, float32 and float64, 1 and all threads (4-10 min on 2 cores)")
     p.add_argument("--json", metavar="FILE", help="also write the results (and the environment) as JSON")
     p.add_argument("--png", metavar="FILE", help="also plot GB/s against size (needs matplotlib)")
     p.add_argument("--kernels", metavar="NAMES", help="comma-separated rows to run (default: all)")
