@@ -11,7 +11,8 @@ SIMD path runs (set ``SIMDOPTIM_ISA=baseline|avx2|avx512`` to force a lower one)
 
 from __future__ import annotations
 
-from . import _core, checkpoint, functional, reference
+from . import _core, batching, checkpoint, functional, reference
+from .batching import MiniBatches, take
 from ._core import cpu_info, get_num_threads, set_num_threads
 from .checkpoint import load_checkpoint, save_checkpoint
 from .functional import all_finite, ewma
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GD", "Momentum", "RMSprop", "Adam", "EMA", "ewma", "all_finite",
+    "take", "MiniBatches",
     "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "__version__",
     "save_checkpoint", "load_checkpoint", "checkpoint",
 ]

@@ -27,7 +27,7 @@ from ._base import bias_correction
 
 __all__ = [
     "gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
-    "GD", "Momentum", "RMSprop", "Adam", "EMA",
+    "GD", "Momentum", "RMSprop", "Adam", "EMA", "take", "MiniBatches",
 ]
 
 
@@ -275,3 +275,198 @@ class Adam(_base.Adam):
 class EMA(_base.EMA):
     __doc__ = _base.EMA.__doc__
     _ema_update = staticmethod(ema_update)
+
+
+# ---------------------------------------------------------------------------------------
+# Mini-batches (SPEC section 1): a gather of examples by index, and one epoch of shuffled
+# mini-batches built on it. The permutation always comes from a NumPy Generator, so the
+# fast backend (simdoptim.batching) sees the same stream and yields the same batches.
+
+#: dtypes ``take`` gathers: bool and every numeric kind, of an element size the compiled
+#: gather has a kernel for (1, 2, 4, 8 or 16 bytes; complex256 has 32 and is refused).
+TAKE_KINDS = "biufc"
+TAKE_ITEMSIZES = (1, 2, 4, 8, 16)
+INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def _check_take_args(X, indices, axis, out):
+    """The checks of ``take``, shared by both backends' Python layers (the compiled
+    ``_core.take`` repeats them in C++). Returns the normalised axis and the output shape."""
+    func = "take"
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"{func}: X must be a numpy.ndarray, got {type(X).__name__}")
+    if X.ndim not in (1, 2):
+        raise ValueError(f"{func}: X must be 1-D or 2-D, got {X.ndim}-D with shape {X.shape}")
+    if X.dtype.kind not in TAKE_KINDS or X.dtype.itemsize not in TAKE_ITEMSIZES:
+        raise TypeError(f"{func}: X has dtype {X.dtype}; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{func}: axis must be an int, got {type(axis).__name__}")
+    if not -X.ndim <= axis < X.ndim:
+        raise IndexError(f"{func}: axis {axis} is out of bounds for an array of dimension {X.ndim}")
+    axis = int(axis) % X.ndim
+    if not isinstance(indices, np.ndarray):
+        raise TypeError(
+            f"{func}: indices must be a 1-D numpy array of int32 or int64, got {type(indices).__name__} "
+            f"(convert with np.asarray(indices, dtype=np.int64))"
+        )
+    if indices.dtype not in INDEX_DTYPES or not indices.dtype.isnative:
+        raise TypeError(f"{func}: indices has dtype {indices.dtype}; expected int32 or int64 (native byte order)")
+    if indices.ndim != 1:
+        raise ValueError(f"{func}: indices must be 1-D, got shape {indices.shape}")
+    shape = list(X.shape)
+    shape[axis] = indices.shape[0]
+    shape = tuple(shape)
+    if out is not None:
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"{func}: out must be a numpy.ndarray or None, got {type(out).__name__}")
+        if out.dtype != X.dtype:
+            raise TypeError(f"{func}: out has dtype {out.dtype} but X has dtype {X.dtype}; they must be the same")
+        if out.shape != shape:
+            raise ValueError(f"{func}: out has shape {out.shape}; expected {shape}")
+        if not out.flags.writeable:
+            raise ValueError(f"{func}: out is read-only")
+        for name, other in (("X", X), ("indices", indices)):
+            if out.size and other.size and np.may_share_memory(out, other):
+                raise ValueError(f"{func}: out overlaps {name} in memory; pass a separate output array")
+    m = X.shape[axis]
+    if indices.size:
+        lo, hi = indices.min(), indices.max()
+        if lo < -m or hi >= m:
+            pos = int(np.flatnonzero((indices < -m) | (indices >= m))[0])
+            raise IndexError(
+                f"{func}: indices[{pos}] = {int(indices[pos])} is out of bounds for axis {axis} with size {m}"
+            )
+    return axis, shape
+
+
+def take(X, indices, axis=0, out=None):
+    r"""The examples of ``X`` at ``indices`` along ``axis``: ``np.take(X, indices, axis=axis)``.
+
+    ``X`` is 1-D or 2-D: ``axis=0`` gathers rows (the ``(m, n_x)`` layout), ``axis=1`` or
+    ``-1`` gathers columns (the course's ``(n_x, m)`` layout). ``indices`` is a 1-D int32
+    or int64 array; as in NumPy, repeated indices repeat and negative ones count from the
+    end (``-1`` is the last example). An index outside ``[-m, m)`` raises ``IndexError``
+    before anything is written. With ``out`` (the result's shape, ``X``'s dtype, not
+    overlapping ``X`` or ``indices``) the result is written there and ``out`` returned.
+    Lists of indices, other index dtypes and ``axis=None`` are refused rather than
+    converted.
+    """
+    axis, _ = _check_take_args(X, indices, axis, out)
+    return np.take(X, indices, axis=axis, out=out)
+
+
+class MiniBatches:
+    r"""One epoch of mini-batches, as an iterable (SPEC section 1).
+
+    ``for X_batch, Y_batch in MiniBatches(X, Y, batch_size=64, seed=0): ...`` (or
+    ``for X_batch in MiniBatches(X)`` without ``Y``). Each new iteration is one epoch: it
+    draws a permutation of the ``m`` examples from a ``np.random.Generator``
+    (``seed`` is an int, a Generator — shared, so its stream continues — or None for fresh
+    entropy) and cuts it into consecutive batches of ``batch_size`` examples, the last one
+    holding the ``m mod batch_size`` left over (dropped with ``drop_last=True``). Every
+    example is visited exactly once per epoch. ``shuffle=False`` keeps the original order.
+    ``batch_size=m`` is batch gradient descent, ``batch_size=1`` stochastic gradient descent.
+
+    ``axis`` is where the examples are: ``0`` for ``X`` of shape ``(m, n_x)`` (rows),
+    ``1`` or ``-1`` for the course's ``(n_x, m)`` (columns; for X of more dimensions, the
+    first or the last axis). ``Y`` is ``(m,)``, or has two or more dimensions and its
+    examples on the same axis as X: ``(m, k)`` for rows, ``(1, m)`` or ``(k, m)`` for
+    columns. Batches are new C-contiguous arrays, ``X_batch = take(X, idx, axis)``.
+
+    ``reuse_buffers=True``: the batches are views of two buffers allocated once, so an
+    epoch allocates nothing per batch; each yielded batch is then **overwritten by the
+    next one** (copy it if you keep it past the next iteration).
+
+    ``len()`` is the number of batches in an epoch.
+    """
+
+    def __init__(self, X, Y=None, batch_size=64, *, axis=0, shuffle=True, seed=None, drop_last=False,
+                 reuse_buffers=False):
+        func = "MiniBatches"
+        self._X, self.axis = _check_examples(func, "X", X, axis)
+        self.num_examples = X.shape[self.axis]
+        self._Y, self._y_axis = None, None
+        if Y is not None:
+            y_axis = 0 if getattr(Y, "ndim", 0) == 1 else (self.axis and -1)
+            self._Y, self._y_axis = _check_examples(func, "Y", Y, y_axis)
+            if Y.shape[self._y_axis] != self.num_examples:
+                where = "rows" if self._y_axis == 0 else "columns"
+                raise ValueError(
+                    f"{func}: Y has shape {Y.shape} but X has {self.num_examples} examples (axis {self.axis}); "
+                    f"Y must have {self.num_examples} {where}"
+                )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"{func}: batch_size must be an int, got {type(batch_size).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"{func}: batch_size must be >= 1, got {batch_size}")
+        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last), ("reuse_buffers", reuse_buffers)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{func}: {name} must be True or False, got {type(flag).__name__}")
+        if not (seed is None or isinstance(seed, np.random.Generator)
+                or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool))):
+            raise TypeError(f"{func}: seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.reuse_buffers = bool(reuse_buffers)
+        self.rng = np.random.default_rng(seed)  # a Generator passed in is used as is
+        self._x_buffer = self._y_buffer = None
+        if self.reuse_buffers:
+            b = min(self.batch_size, self.num_examples)
+            self._x_buffer = np.empty(X.size // max(self.num_examples, 1) * b, X.dtype)
+            if self._Y is not None:
+                self._y_buffer = np.empty(Y.size // max(self.num_examples, 1) * b, Y.dtype)
+
+    def __len__(self):
+        m, b = self.num_examples, self.batch_size
+        return m // b if self.drop_last else -(-m // b)
+
+    def __iter__(self):
+        # The permutation is drawn here, when the epoch starts, not at the first batch.
+        m = self.num_examples
+        order = self.rng.permutation(m) if self.shuffle else np.arange(m)
+        return self._epoch(order)
+
+    def _epoch(self, order):
+        for k in range(len(self)):
+            idx = order[k * self.batch_size:(k + 1) * self.batch_size]
+            xb = self._gather(self._X, idx, self.axis, self._x_buffer)
+            if self._Y is None:
+                yield xb
+            else:
+                yield xb, self._gather(self._Y, idx, self._y_axis, self._y_buffer)
+
+    @classmethod
+    def _gather(cls, A, idx, axis, buffer):
+        out = None
+        if buffer is not None:
+            shape = list(A.shape)
+            shape[axis] = idx.shape[0]
+            out = buffer[:A.size // A.shape[axis] * idx.shape[0]].reshape(shape)
+        return cls._take(A, idx, axis, out)
+
+    @staticmethod
+    def _take(A, idx, axis, out):
+        return np.take(A, idx, axis=axis, out=out)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(m={self.num_examples}, batch_size={self.batch_size}, axis={self.axis}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, batches={len(self)})")
+
+
+def _check_examples(func, name, A, axis):
+    """A (the array, unchanged) and its example axis (0 or A.ndim - 1) after the checks."""
+    if not isinstance(A, np.ndarray):
+        raise TypeError(f"{func}: {name} must be a numpy.ndarray, got {type(A).__name__}")
+    if A.ndim < 1:
+        raise ValueError(f"{func}: {name} must have at least one dimension, got a 0-d array")
+    if A.dtype.kind not in TAKE_KINDS or A.dtype.itemsize not in TAKE_ITEMSIZES:
+        raise TypeError(f"{func}: {name} has dtype {A.dtype}; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{func}: axis must be an int, got {type(axis).__name__}")
+    if not -A.ndim <= axis < A.ndim:
+        raise IndexError(f"{func}: axis {axis} is out of bounds for {name} of dimension {A.ndim}")
+    axis = int(axis) % A.ndim
+    if axis not in (0, A.ndim - 1):
+        raise ValueError(f"{func}: the examples must be on the first or the last axis of {name}, got axis {axis}")
+    return A, axis
