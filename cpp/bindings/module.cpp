@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
     simdoptim::bindings::register_optimizers(m);
     simdoptim::bindings::register_ema(m);
     simdoptim::bindings::register_bench(m);
+    simdoptim::bindings::register_batching(m);
 }

@@ -8,5 +8,6 @@ void register_runtime(pybind11::module_& m);
 void register_optimizers(pybind11::module_& m);
 void register_ema(pybind11::module_& m);
 void register_bench(pybind11::module_& m);
+void register_batching(pybind11::module_& m);
 }  // namespace bindings
 }  // namespace simdoptim

@@ -109,6 +109,30 @@ struct ProbeHyper {
     double scale;
 };
 
+// dst = np.take(src, indices, axis) as a copy of bytes (gather.cpp). The source is `rows`
+// rows of `length` units of `unit` bytes; the destination `rows` rows of `count` units;
+// indices[j] (int32 or int64, every one already checked to lie in [-length, length))
+// picks the unit of each source row that lands at position j of the destination row.
+// Rows of an (m, n) array gathered along axis 0 are single units of n * itemsize bytes.
+struct Gather {
+    const void* src = nullptr;
+    void* dst = nullptr;
+    const void* indices = nullptr;
+    bool indices64 = true;
+    std::size_t rows = 1, length = 0, count = 0, unit = 0;
+};
+
+// gather_elems splits each destination row into blocks of this many indices; each
+// (row, block) pair is one work item for the threads.
+constexpr std::size_t kGatherBlock = 4096;
+
+// gather_cols_tiled transposes blocks of kGatherTileBytes / unit source rows into a
+// scratch buffer of length * kGatherTileBytes bytes (one per thread), see gather.cpp.
+constexpr std::size_t kGatherTileBytes = 64;
+
+// gather_elems has one kernel per unit size, indexed by log2(unit): 1, 2, 4, 8, 16 bytes.
+constexpr int kNumGatherUnits = 5;
+
 template <class H>
 using UpdateKernel = void (*)(const H&, const Slot&, std::size_t, std::size_t);
 
@@ -128,6 +152,16 @@ struct KernelTable {
     void (*ewma_scan[kNumDTypes])(const EWMAScan&, std::size_t item_begin, std::size_t item_end);
     // true when data[begin, end) holds no NaN or infinity
     bool (*all_finite[kNumDTypes])(const void* data, std::size_t begin, std::size_t end);
+    // smallest and largest of int32 [0] or int64 [1] indices[begin, end), begin < end
+    void (*index_bounds[2])(const void* indices, std::size_t begin, std::size_t end, std::int64_t* lo,
+                            std::int64_t* hi);
+    // whole rows [begin, end) of the destination (unit = the row's bytes, rows == 1)
+    void (*gather_rows)(const Gather&, std::size_t begin, std::size_t end);
+    // items are (row, block of kGatherBlock indices) pairs
+    void (*gather_elems[kNumGatherUnits])(const Gather&, std::size_t item_begin, std::size_t item_end);
+    // items are blocks of kGatherTileBytes / unit rows; scratch holds length * kGatherTileBytes bytes
+    void (*gather_cols_tiled[kNumGatherUnits])(const Gather&, std::size_t block_begin, std::size_t block_end,
+                                                void* scratch);
 };
 
 // One table per compiled ISA; those not compiled for this architecture return null.

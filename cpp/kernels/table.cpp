@@ -24,6 +24,19 @@ void ewma_scan_f32(const EWMAScan&, std::size_t, std::size_t);
 void ewma_scan_f64(const EWMAScan&, std::size_t, std::size_t);
 bool all_finite_f32(const void*, std::size_t, std::size_t);
 bool all_finite_f64(const void*, std::size_t, std::size_t);
+void index_bounds_i32(const void*, std::size_t, std::size_t, std::int64_t*, std::int64_t*);
+void index_bounds_i64(const void*, std::size_t, std::size_t, std::int64_t*, std::int64_t*);
+void gather_rows(const Gather&, std::size_t, std::size_t);
+void gather_elems_1(const Gather&, std::size_t, std::size_t);
+void gather_elems_2(const Gather&, std::size_t, std::size_t);
+void gather_elems_4(const Gather&, std::size_t, std::size_t);
+void gather_elems_8(const Gather&, std::size_t, std::size_t);
+void gather_elems_16(const Gather&, std::size_t, std::size_t);
+void gather_cols_tiled_1(const Gather&, std::size_t, std::size_t, void*);
+void gather_cols_tiled_2(const Gather&, std::size_t, std::size_t, void*);
+void gather_cols_tiled_4(const Gather&, std::size_t, std::size_t, void*);
+void gather_cols_tiled_8(const Gather&, std::size_t, std::size_t, void*);
+void gather_cols_tiled_16(const Gather&, std::size_t, std::size_t, void*);
 
 #define SIMDOPTIM_STR2(x) #x
 #define SIMDOPTIM_STR(x) SIMDOPTIM_STR2(x)
@@ -38,6 +51,10 @@ static const KernelTable table = {
     {probe_f32, probe_f64},
     {ewma_scan_f32, ewma_scan_f64},
     {all_finite_f32, all_finite_f64},
+    {index_bounds_i32, index_bounds_i64},
+    gather_rows,
+    {gather_elems_1, gather_elems_2, gather_elems_4, gather_elems_8, gather_elems_16},
+    {gather_cols_tiled_1, gather_cols_tiled_2, gather_cols_tiled_4, gather_cols_tiled_8, gather_cols_tiled_16},
 };
 
 }  // namespace SIMDOPTIM_TARGET

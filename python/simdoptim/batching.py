@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import reference
+from . import _core, reference
 
 __all__ = ["take", "MiniBatches"]
 
-
-def take(X, indices, axis=0, out=None):
-    """``np.take(X, indices, axis=axis, out=out)`` for 1-D and 2-D C-contiguous ``X``,
-    multi-threaded; see :func:`simdoptim.reference.take` for the rules (negative indices
-    count from the end, an out-of-range index raises IndexError before anything is
-    written, ``out`` must have the result's shape and ``X``'s dtype)."""
-    axis, _ = reference._check_take_args(X, indices, axis, out)
-    return np.take(X, indices, axis=axis, out=out)
+#: ``take(X, indices, axis=0, out=None)``: ``np.take(X, indices, axis=axis, out=out)`` for
+#: 1-D and 2-D C-contiguous ``X``, multi-threaded; see :func:`simdoptim.reference.take` for
+#: the rules (negative indices count from the end, an out-of-range index raises IndexError
+#: before anything is written, ``out`` must have the result's shape and ``X``'s dtype).
+take = _core.take
 
 
 class MiniBatches(reference.MiniBatches):
