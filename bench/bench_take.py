@@ -11,6 +11,7 @@ Reports medians in ms, GB/s of bytes moved (read + written), and ratios.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -18,14 +19,18 @@ import numpy as np
 import simdoptim
 
 
-def median_ms(fn, repeats):
-    fn()  # warm up: page in the output buffers
-    times = []
+def median_ms(fns, repeats):
+    """Median time of each function in ms. The functions take turns within every repeat,
+    so a machine busy with other work slows all of them alike and the ratios hold."""
+    for fn in fns:
+        fn()  # warm up: page in the output buffers
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e3
+        for fn, t in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - t0)
+    return [float(np.median(t)) * 1e3 for t in times]
 
 
 def main(argv=None):
@@ -40,7 +45,7 @@ def main(argv=None):
         simdoptim.set_num_threads(args.threads)
     info = simdoptim.cpu_info()
     print(f"simdoptim take: isa {info['isa']}, {info['num_threads']} threads, numpy {np.__version__}, "
-          f"medians of {args.repeats}")
+          f"medians of {args.repeats}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     rng = np.random.default_rng(0)
     m, n = args.m, args.n
     perm = rng.permutation(m).astype(args.index_dtype)
@@ -56,10 +61,9 @@ def main(argv=None):
         (f"rows ({m}, {n}) axis=0", rows, out_rows, 0, lambda: rows[perm]),
         (f"columns ({n}, {m}) axis=1", cols, out_cols, 1, lambda: cols[:, perm]),
     ]:
-        t_ours = median_ms(lambda: simdoptim.take(X, perm, axis, out), args.repeats)
-        t_np = median_ms(numpy_fn, args.repeats)
-        t_np_out = median_ms(lambda: np.take(X, perm, axis=axis, out=out), args.repeats)
-        t_copy = median_ms(lambda: np.copyto(out, X), args.repeats)
+        t_ours, t_np, t_np_out, t_copy = median_ms(
+            [lambda: simdoptim.take(X, perm, axis, out), numpy_fn,
+             lambda: np.take(X, perm, axis=axis, out=out), lambda: np.copyto(out, X)], args.repeats)
         np.testing.assert_array_equal(simdoptim.take(X, perm, axis, out), numpy_fn())
         for label, t in [("  simdoptim.take(out=)", t_ours), ("  numpy fancy indexing", t_np),
                          ("  np.take(out=)", t_np_out), ("  memcpy (np.copyto)", t_copy)]:

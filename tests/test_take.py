@@ -71,12 +71,12 @@ def test_matches_np_take_every_dtype(path, dtype):
             _same(reference.take(X, idx, axis), np.take(X, idx, axis=axis))
 
 
-def _check_wide_columns(dtype):
+def _check_wide_columns(dtype, m=None):
     """Columns of rows longer than 512 KB go through the transposed tiles; sizes leave
     remainders everywhere (rows per tile, 16-column steps, 4-row steps)."""
     rng = np.random.default_rng(1)
     itemsize = np.dtype(dtype).itemsize
-    m = (512 << 10) // itemsize + 37
+    m = m or (512 << 10) // itemsize + 37
     rows_per_tile = 64 // itemsize
     n = rows_per_tile + min(rows_per_tile // 2, 5) + 3  # one full tile and a partial one
     # random bits (any NaN payload included): the gather copies bytes
@@ -96,6 +96,12 @@ def _check_wide_columns(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128], ids=lambda d: np.dtype(d).name)
 def test_wide_columns_tiled_path(path, dtype):
     _check_wide_columns(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_wide_columns_streaming_stores(path, dtype):
+    # a tile (m * 64 bytes) and an output of 16 MB or more are written with streaming stores
+    _check_wide_columns(dtype, m=(16 << 20) // 64 + 101)
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.float16], ids=lambda d: np.dtype(d).name)

@@ -7,6 +7,7 @@
 // (kernels.h, Gather): whole rows, or single units of 1-16 bytes, which covers columns,
 // 1-D arrays and rows narrow enough to be one unit (a (m, 1) float32 label column).
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -85,6 +86,25 @@ class Scratch {
     void* data_ = nullptr;
     std::size_t size_ = 0;
 };
+
+// Splits [0, items) into chunks handed out from a shared counter: a thread slowed down by
+// another process on its core then does less of the work instead of holding up the whole
+// call, as an even static split would (a gather moves bytes, so who copies what never
+// changes the result).
+template <class Fn>
+void parallel_chunks(std::size_t items, std::size_t elements_per_item, Fn&& fn) {
+    const std::size_t nt = std::min<std::size_t>(std::size_t(runtime::threads_for(items * elements_per_item)), items);
+    if (nt <= 1) {
+        if (items) fn(std::size_t(0), items);
+        return;
+    }
+    const std::size_t chunks = std::min(items, nt * 8);
+    std::atomic<std::size_t> next{0};
+    runtime::parallel_items(nt, items / nt * elements_per_item, [&](std::size_t, std::size_t) {
+        for (std::size_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
+            fn(items * c / chunks, items * (c + 1) / chunks);
+    });
+}
 
 bool c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
 
@@ -202,7 +222,7 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
         g.rows = 1;
         g.unit = row_bytes;
         auto f = kt.gather_rows;
-        runtime::parallel_items(k, n, [&](std::size_t b, std::size_t e) { f(g, b, e); });
+        parallel_chunks(k, n, [&](std::size_t b, std::size_t e) { f(g, b, e); });
     } else if (nd == 2 && axis == 1 && tiled_columns(n, m, k, itemsize)) {
         g.rows = n;
         g.unit = itemsize;
@@ -210,7 +230,7 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
         const std::size_t R = kGatherTileBytes / itemsize;
         const std::size_t blocks = (n + R - 1) / R;
         const std::size_t scratch_bytes = m * kGatherTileBytes;
-        runtime::parallel_items(blocks, R * k, [&](std::size_t b, std::size_t e) {
+        parallel_chunks(blocks, R * k, [&](std::size_t b, std::size_t e) {
             f(g, b, e, Scratch::get(scratch_bytes));
         });
     } else {
@@ -220,7 +240,7 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
         g.unit = columns || nd == 1 ? itemsize : row_bytes;
         auto f = kt.gather_elems[unit_log2(g.unit)];
         const std::size_t blocks = (k + kGatherBlock - 1) / kGatherBlock;
-        runtime::parallel_items(g.rows * blocks, std::min(k, kGatherBlock),
+        parallel_chunks(g.rows * blocks, std::min(k, kGatherBlock),
                                 [&](std::size_t b, std::size_t e) { f(g, b, e); });
     }
     return std::move(out);
