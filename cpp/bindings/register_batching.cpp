@@ -170,8 +170,6 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
     const std::size_t k = std::size_t(idx.shape(0));
     std::vector<py::ssize_t> shape(X.shape(), X.shape() + nd);
     shape[std::size_t(axis)] = py::ssize_t(k);
-    py::tuple shape_tuple(nd);
-    for (int d = 0; d < nd; ++d) shape_tuple[std::size_t(d)] = py::int_(shape[std::size_t(d)]);
 
     py::array out;
     if (!out_obj.is_none()) {
@@ -180,8 +178,11 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
         if (!out.dtype().equal(X.dtype()))
             type_error("out has dtype " + repr_of(out.dtype()) + " but X has dtype " + repr_of(X.dtype()) +
                        "; they must be the same");
-        if (out.ndim() != nd || !std::equal(shape.begin(), shape.end(), out.shape()))
-            value_error("out has shape " + repr_of(out.attr("shape")) + "; expected " + repr_of(shape_tuple));
+        if (out.ndim() != nd || !std::equal(shape.begin(), shape.end(), out.shape())) {
+            py::tuple expected(nd);
+            for (int d = 0; d < nd; ++d) expected[std::size_t(d)] = py::int_(shape[std::size_t(d)]);
+            value_error("out has shape " + repr_of(out.attr("shape")) + "; expected " + repr_of(expected));
+        }
         if (!out.writeable()) value_error("out is read-only");
         if (!c_contiguous(out)) value_error("out must be C-contiguous");
         const auto o = span(out);

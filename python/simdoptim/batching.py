@@ -36,21 +36,54 @@ class MiniBatches(reference.MiniBatches):
         self._X = np.ascontiguousarray(self._X)
         if self._Y is not None:
             self._Y = np.ascontiguousarray(self._Y)
+        self._plans = [_Plan(self._X, self.axis, self._x_buffer)]
+        if self._Y is not None:
+            self._plans.append(_Plan(self._Y, self._y_axis, self._y_buffer))
 
-    @staticmethod
-    def _take(A, idx, axis, out):
-        # Any number of dimensions is a 2-D gather: examples on the first axis are rows
-        # of (m, rest), on the last axis columns of (rest, m).
+    def _epoch(self, order):
+        # The reference's loop with the per-batch Python work cut down, since a batch of 64
+        # rows is copied in about a microsecond: one compiled call per array and batch.
+        B = self.batch_size
+        plans = self._plans
+        for k in range(len(self)):
+            idx = order[k * B:(k + 1) * B]
+            if len(plans) == 1:
+                yield plans[0].take(idx)
+            else:
+                yield plans[0].take(idx), plans[1].take(idx)
+
+
+class _Plan:
+    """How one array's batches are gathered: any number of dimensions is a 2-D take
+    (examples on the first axis are rows of (m, rest), on the last axis columns of
+    (rest, m)), into a new array or a view of the reused buffer."""
+
+    def __init__(self, A, axis, buffer):
         m = A.shape[axis]
-        rest = A.size // m if m else int(np.prod(A.shape[:axis] + A.shape[axis + 1:]))
-        shape = list(A.shape)
-        shape[axis] = idx.shape[0]
-        if out is None:
-            out = np.empty(shape, A.dtype)
+        self.rest = A.size // m if m else int(np.prod(A.shape[:axis] + A.shape[axis + 1:]))
+        self.axis2 = 0 if axis == 0 else 1
+        self.A2 = A if A.ndim <= 2 else (A.reshape(m, self.rest) if axis == 0 else A.reshape(self.rest, m))
         if A.ndim == 1:
-            take(A, idx, 0, out)
-        elif axis == 0:
-            take(A.reshape(m, rest), idx, 0, out.reshape(idx.shape[0], rest))
+            self.axis2 = 0
+        self.shape = list(A.shape)
+        self.axis = axis
+        self.dtype = A.dtype
+        self.buffer = buffer
+        self.reshape = A.ndim > 2
+
+    def take(self, idx):
+        b = idx.shape[0]
+        if self.A2.ndim == 1:
+            shape2 = (b,)
         else:
-            take(A.reshape(rest, m), idx, 1, out.reshape(rest, idx.shape[0]))
+            shape2 = (b, self.rest) if self.axis2 == 0 else (self.rest, b)
+        if self.buffer is None:
+            out = np.empty(shape2, self.dtype)
+        else:
+            out = self.buffer[:b * self.rest].reshape(shape2)
+        _core.take(self.A2, idx, self.axis2, out)
+        if self.reshape:
+            shape = self.shape.copy()
+            shape[self.axis] = b
+            return out.reshape(shape)
         return out
