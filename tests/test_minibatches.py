@@ -5,26 +5,10 @@ import numpy as np
 import pytest
 
 import simdoptim
-from simdoptim import _core, reference
+from simdoptim import reference
 
 BACKENDS = [simdoptim.MiniBatches, reference.MiniBatches]
 IDS = ["fast", "reference"]
-ISAS = simdoptim.cpu_info()["isas"]
-DEFAULT_GRAIN = simdoptim.cpu_info()["parallel_grain"]
-
-
-@pytest.fixture(params=[(isa, t) for isa in ISAS for t in (1, 2)], ids=lambda p: f"{p[0]}-{p[1]}t")
-def path(request):
-    """One ISA path with 1 or 2 threads; a tiny grain forces threads onto small batches."""
-    isa, threads = request.param
-    before_isa, before_threads = simdoptim.cpu_info()["isa"], simdoptim.get_num_threads()
-    _core._select_isa(isa)
-    simdoptim.set_num_threads(threads)
-    _core._set_parallel_grain(16)
-    yield request.param
-    _core._select_isa(before_isa)
-    simdoptim.set_num_threads(before_threads)
-    _core._set_parallel_grain(DEFAULT_GRAIN)
 
 
 def _data(m, n=3, dtype=np.float64, course=False):
@@ -98,7 +82,7 @@ def test_shared_generator_continues_its_stream(cls):
 @pytest.mark.parametrize("course", [False, True], ids=["rows", "course"])
 @pytest.mark.parametrize("reuse", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, np.bool_, np.complex128])
-def test_fast_equals_reference(path, course, reuse, dtype):
+def test_fast_equals_reference(isa, threads, course, reuse, dtype):
     X, Y = _data(1037, n=5, dtype=dtype, course=course)
     axis = -1 if course else 0
     fast = simdoptim.MiniBatches(X, Y, batch_size=256, axis=axis, seed=11, reuse_buffers=reuse)

@@ -14,29 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simdoptim
-from simdoptim import _core, reference
+from simdoptim import reference
 
-ISAS = simdoptim.cpu_info()["isas"]
-DEFAULT_GRAIN = simdoptim.cpu_info()["parallel_grain"]
 DTYPES = [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.float16, np.int32, np.uint32, np.float32,
           np.int64, np.uint64, np.float64, np.complex64, np.complex128]
 if np.dtype(np.longdouble).itemsize == 16:
     DTYPES.append(np.longdouble)
-
-
-@pytest.fixture(params=[(isa, t) for isa in ISAS for t in (1, 2)], ids=lambda p: f"{p[0]}-{p[1]}t")
-def path(request):
-    """Runs the test on one ISA path with 1 or 2 threads; a tiny grain makes even small
-    arrays take the multi-threaded route."""
-    isa, threads = request.param
-    before_isa, before_threads = simdoptim.cpu_info()["isa"], simdoptim.get_num_threads()
-    _core._select_isa(isa)
-    simdoptim.set_num_threads(threads)
-    _core._set_parallel_grain(16)
-    yield request.param
-    _core._select_isa(before_isa)
-    simdoptim.set_num_threads(before_threads)
-    _core._set_parallel_grain(DEFAULT_GRAIN)
 
 
 def _random(shape, dtype, rng):
@@ -59,7 +42,7 @@ def _same(got, want):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-def test_matches_np_take_every_dtype(path, dtype):
+def test_matches_np_take_every_dtype(isa, threads, dtype):
     rng = np.random.default_rng(0)
     for shape, axis in [((57,), 0), ((57,), -1), ((57, 7), 0), ((9, 57), 1), ((9, 57), -1), ((57, 1), 0),
                         ((1, 57), 1), ((57, 3), 0), ((5, 57), 0)]:
@@ -94,12 +77,12 @@ def _check_wide_columns(dtype, m=None):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128], ids=lambda d: np.dtype(d).name)
-def test_wide_columns_tiled_path(path, dtype):
+def test_wide_columns_tiled_path(isa, threads, dtype):
     _check_wide_columns(dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-def test_wide_columns_streaming_stores(path, dtype):
+def test_wide_columns_streaming_stores(isa, threads, dtype):
     # a tile (m * 64 bytes) and an output of 16 MB or more are written with streaming stores
     _check_wide_columns(dtype, m=(16 << 20) // 64 + 101)
 
@@ -110,7 +93,7 @@ def test_wide_columns_tiled_path_narrow_units(dtype):
     _check_wide_columns(dtype)
 
 
-def test_large_rows(path):
+def test_large_rows(isa, threads):
     rng = np.random.default_rng(2)
     X = _random((3000, 37), np.float32, rng)  # 148-byte rows: the row-copy kernel
     idx = rng.integers(-3000, 3000, size=5000)
@@ -118,7 +101,7 @@ def test_large_rows(path):
 
 
 @pytest.mark.parametrize("shape,axis", [((6, 4), 0), ((4, 6), 1), ((6,), 0)])
-def test_edge_cases(path, shape, axis):
+def test_edge_cases(isa, threads, shape, axis):
     X = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
     m = X.shape[axis]
     for idx in ([], [0], [m - 1], [-1], [-m], [2, 2, 2], [0, -1, 0, -m, m - 1], list(range(m))[::-1]):
@@ -127,7 +110,7 @@ def test_edge_cases(path, shape, axis):
             _same(simdoptim.take(X, i, axis), np.take(X, i, axis=axis))
 
 
-def test_empty_arrays(path):
+def test_empty_arrays(isa, threads):
     for X, axis in [(np.zeros((0, 3)), 0), (np.zeros((3, 0)), 1), (np.zeros(0), 0), (np.zeros((4, 0)), 0)]:
         i = np.array([], dtype=np.int64)
         _same(simdoptim.take(X, i, axis), np.take(X, i, axis=axis))
@@ -140,7 +123,7 @@ def test_empty_arrays(path):
     _same(simdoptim.take(np.zeros((4, 0)), np.array([1, 3]), 0), np.zeros((2, 0)))
 
 
-def test_out_is_reused_and_returned(path):
+def test_out_is_reused_and_returned(isa, threads):
     rng = np.random.default_rng(3)
     X = _random((20, 5), np.float32, rng)
     out = np.empty((8, 5), np.float32)
