@@ -3,9 +3,10 @@ indexing vs a memcpy of the same bytes (np.copyto into a preallocated buffer).
 
     python bench/bench_take.py [--repeats 7] [--m 1000000] [--n 64] [--threads N]
 
-Two cases, float32, one fresh permutation per run: the (m, n) row layout gathered along
-axis 0 (``X[perm]``), and the course's (n, m) layout along axis 1 (``X[:, perm]``).
-Reports medians in ms, GB/s of bytes moved (read + written), and ratios.
+Two cases, float32: the (m, n) row layout gathered along axis 0 (``X[perm]``), and the
+course's (n, m) layout along axis 1 (``X[:, perm]``). Reports medians in ms, GB/s of
+bytes moved (read + written), and ratios. Then one epoch of ``MiniBatches`` over the same
+arrays, fast against ``simdoptim.reference.MiniBatches``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--index-dtype", default="int64", choices=["int32", "int64"])
+    ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args(argv)
     if args.threads:
         simdoptim.set_num_threads(args.threads)
@@ -69,6 +71,22 @@ def main(argv=None):
                          ("  np.take(out=)", t_np_out), ("  memcpy (np.copyto)", t_copy)]:
             print(f"{label:<34}{t:9.1f}{nbytes / t / 1e6:8.1f}{t_np / t:10.2f}{t_copy / t:11.2f}")
         print(f"{name}: take is {t_np / t_ours:.1f}x faster than numpy, at {t_copy / t_ours:.2f} of memcpy speed")
+
+    # One epoch of mini-batches (the permutation drawn, every batch gathered), fast vs the
+    # NumPy reference, with new batches or reused buffers.
+    b = args.batch_size
+    y = rng.integers(0, 2, size=m).astype(np.float32)
+    print(f"\n{'one epoch, batch_size=' + str(b):<34}{'ms':>9}{'GB/s':>8}{'vs ref':>10}")
+    for name, X, Y, axis in [(f"rows ({m}, {n})", rows, y, 0), (f"columns ({n}, {m})", cols, y[None, :], 1)]:
+        for reuse in (False, True):
+            def epoch(cls, X=X, Y=Y, axis=axis, reuse=reuse):
+                for _ in cls(X, Y, batch_size=b, axis=axis, seed=0, reuse_buffers=reuse):
+                    pass
+            t_fast, t_ref = median_ms([lambda: epoch(simdoptim.MiniBatches), lambda: epoch(simdoptim.reference.MiniBatches)],
+                                      max(3, args.repeats // 2))
+            label = f"{name}{' reuse_buffers' if reuse else ''}"
+            moved = 2 * (X.nbytes + Y.nbytes)
+            print(f"  {label:<32}{t_fast:9.1f}{moved / t_fast / 1e6:8.1f}{t_ref / t_fast:10.2f}   (reference {t_ref:.1f} ms)")
 
 
 if __name__ == "__main__":
