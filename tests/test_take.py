@@ -229,13 +229,28 @@ def test_fast_refuses_strided_arrays_reference_takes_them():
     np.testing.assert_array_equal(out, 0.0)
 
 
-def test_gil_released_concurrent_calls_agree():
+@pytest.mark.parametrize("m", [20000, 140000], ids=["elements", "tiled"])
+def test_gil_released_concurrent_calls_agree(m):
+    # the GIL is released, so Python threads really run takes at once; the tiled path then
+    # has one call on the shared scratch block and the others on blocks of their own
     from concurrent.futures import ThreadPoolExecutor
 
     rng = np.random.default_rng(5)
-    X = _random((64, 20000), np.float32, rng)
-    perms = [rng.permutation(20000) for _ in range(8)]
-    with ThreadPoolExecutor(4) as ex:
+    X = _random((20, m), np.float32, rng)
+    perms = [rng.permutation(m) for _ in range(6)]
+    with ThreadPoolExecutor(3) as ex:
         results = list(ex.map(lambda p: simdoptim.take(X, p, 1), perms))
     for p, r in zip(perms, results):
         _same(r, X[:, p])
+
+
+def test_unaligned_and_byte_swapped_arrays_are_copied_as_bytes(isa, threads):
+    rng = np.random.default_rng(6)
+    X = _random((40, 9), np.float64, rng).astype(">f8")  # non-native order: bytes copied as they are
+    idx = rng.integers(-40, 40, size=33)
+    _same(simdoptim.take(X, idx, 0), np.take(X, idx, axis=0))
+    raw = np.zeros(40 * 9 * 4 + 1, np.uint8)
+    U = raw[1:].view(np.float32).reshape(9, 40)  # not aligned to its element size
+    U[...] = _random((9, 40), np.float32, rng)
+    assert not U.flags.aligned
+    _same(simdoptim.take(U, idx, 1), np.take(U, idx, axis=1))
