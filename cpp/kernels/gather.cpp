@@ -1,20 +1,21 @@
 // gather.cpp - the mini-batch gather: dst = np.take(src, idx, axis) by copying bytes.
 //
 // Nothing is computed, so one kernel per element size (1, 2, 4, 8, 16 bytes) serves every
-// dtype, and the result is bit-identical to NumPy's by construction. Two shapes of work:
+// dtype, and the result is bit-identical to NumPy's by construction. Three shapes of work:
 //
-// * gather_rows: whole rows of row_bytes each (axis 0 of an (m, n) array). Rows are
-//   picked in random order, so the time goes in cache misses, not in copying: the source
-//   row a few iterations ahead is prefetched line by line while the current one is copied.
-// * gather_elems: single elements out of each of `rows` source rows (axis 1 of an (n, m)
-//   array, a 1-D take, or rows of 1 to 16 bytes). A naive column gather walks the
-//   source with a stride of m elements per output element; here one source row is
-//   finished before the next is started, so its 4 MB-ish working set stays in L2/L3
-//   while it is read in random order, and the output row is written sequentially.
+// * gather_rows: whole rows of row_bytes each (axis 0 of an (m, n) array). Rows come in
+//   random order, so the time goes in cache misses, not in copying: the rows about 4 KB
+//   ahead are prefetched line by line while the current one is copied.
+// * gather_elems: single elements out of each of `rows` source rows (a 1-D take, rows of
+//   1 to 16 bytes, or columns of a narrow or short (n, m) array). One source row is
+//   finished before the next is started, so its working set stays cached while it is read
+//   in random order, and the output row is written sequentially.
+// * gather_cols_tiled: columns of a wide (n, m) array, where a naive gather fetches one
+//   random cache line per element. Blocks of rows are first transposed into a scratch
+//   tile so that one 64-byte line holds a column of the block; see below.
 //
 // Indices were checked by the binding (every one in [-length, length)); negative ones
-// count from the end as in NumPy. Work is split into items (one output row, or one block of
-// kGatherBlock indices of one output row) that the runtime hands to threads.
+// count from the end as in NumPy. The binding hands ranges of work items to the threads.
 #include <cstring>
 
 #include "kernels.h"
@@ -33,9 +34,9 @@ inline std::size_t wrap(I s, std::size_t length) {
 inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 
 // How many rows ahead the source is prefetched: about 4 KB, enough to cover a DRAM miss
-// at the rate rows are copied, little enough that the lines are still in L1/L2 when used
-// (measured on a 2-core EPYC: 16 rows of 256 B beat 4 and 8; streaming stores for the
-// output were slower still).
+// at the rate rows are copied, little enough that the lines are still in L1/L2 when used.
+// (On the 2-core EPYC this was tuned on, 16 rows of 256 B were at least as fast as 4 or
+// 8, within the noise of a shared machine; streaming stores for the output were slower.)
 inline std::size_t rows_ahead(std::size_t row_bytes) {
     const std::size_t n = 4096 / (row_bytes ? row_bytes : 1);
     return n < 1 ? 1 : (n > 16 ? 16 : n);
@@ -91,9 +92,6 @@ void gather_elems(const Gather& g, std::size_t b, std::size_t e) {
     gather_elems_impl<U, std::int32_t>(g, b, e);
 }
 
-// d[c][r] = s[r][c] for a 4 x 4 block of U-byte units: s[r] points at 4 units of source
-// row r, d[c] at 4 units of destination row c. SSE2 (part of every x86-64 path) moves a
-// whole row of the block per instruction for 4- and 8-byte units.
 #if defined(SIMDOPTIM_X86)
 // A 16-byte store; `stream` bypasses the caches (the line is not read first), for
 // destinations that are 16-byte aligned and not read again soon.
@@ -106,6 +104,9 @@ inline void store16(char* p, __m128i v) {
 }
 #endif
 
+// d[c][r] = s[r][c] for a 4 x 4 block of U-byte units: s[r] points at 4 units of source
+// row r, d[c] at 4 units of destination row c. SSE2 (part of every x86-64 path) moves a
+// whole row of the block per instruction for 4- and 8-byte units.
 template <std::size_t U, bool STREAM = false>
 inline void transpose4(const char* const s[4], char* const d[4]) {
 #if defined(SIMDOPTIM_X86)
