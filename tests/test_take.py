@@ -180,6 +180,8 @@ I0 = np.array([0, 3, -1])
         ((X0, I0, True), TypeError, "axis must be an int"),
         ((X0, I0, 2), IndexError, "axis 2 is out of bounds"),
         ((X0, I0, -3), IndexError, "axis -3 is out of bounds"),
+        ((X0, I0, 2**70), IndexError, r"axis \d+ is out of bounds for an array of dimension 2"),
+        ((X0, I0, np.int64(-1)), IndexError, r"indices\[1\] = 3 is out of bounds for axis 1 with size 3"),
         ((X0, np.array([0, 4]), 0), IndexError, r"indices\[1\] = 4 is out of bounds for axis 0 with size 4"),
         ((X0, np.array([-5, 0], np.int32), 0), IndexError, r"indices\[0\] = -5 is out of bounds"),
         ((X0, np.array([0, 2, 3]), 1), IndexError, r"indices\[2\] = 3 is out of bounds for axis 1 with size 3"),

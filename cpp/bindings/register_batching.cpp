@@ -3,9 +3,10 @@
 //
 // Everything is checked before a byte is written, in the order and with the messages of
 // simdoptim.reference.take (so both backends refuse the same calls the same way); the
-// indices are range-checked in one pass. Then the call becomes one of two kernels
-// (kernels.h, Gather): whole rows, or single units of 1-16 bytes, which covers columns,
-// 1-D arrays and rows narrow enough to be one unit (a (m, 1) float32 label column).
+// indices are range-checked in one pass. Then the call becomes one of three kernels
+// (kernels.h, Gather; gather.cpp): whole rows; single units of 1-16 bytes, which covers
+// 1-D arrays, rows narrow enough to be one unit (an (m, 1) float32 label column) and
+// columns of short rows; or, for the columns of a wide array, transposed tiles.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -188,7 +189,8 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
     if (std::strchr("biufc", kind) == nullptr || unit_log2(itemsize) < 0)
         type_error("X has dtype " + repr_of(X.dtype()) + "; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes");
     if (!is_int_scalar(axis_obj)) type_error("axis must be an int, got " + type_name(axis_obj));
-    long long axis = axis_obj.cast<long long>();
+    long long axis = PyNumber_AsSsize_t(axis_obj.ptr(), nullptr);  // clamped: a huge int is out of bounds
+    if (axis == -1 && PyErr_Occurred()) throw py::error_already_set();
     if (axis < -nd || axis >= nd)
         throw py::index_error("take: axis " + std::to_string(axis) + " is out of bounds for an array of dimension " +
                               std::to_string(nd));
