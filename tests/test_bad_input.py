@@ -24,7 +24,7 @@ from simdoptim import functional, reference
 FAST = types.SimpleNamespace(
     name="fast",
     **{k: getattr(functional, k) for k in functional.__all__},
-    **{k: getattr(simdoptim, k) for k in ("GD", "Momentum", "RMSprop", "Adam", "EMA")},
+    **{k: getattr(simdoptim, k) for k in ("GD", "Momentum", "RMSprop", "Adam", "EMA", "take", "MiniBatches")},
 )
 REF = types.SimpleNamespace(name="reference", **{k: getattr(reference, k) for k in reference.__all__})
 BACKENDS = [FAST, REF]
@@ -161,6 +161,17 @@ CASES = [
     Case("ewma beta > 1", lambda B: Call(lambda: B.ewma(np.ones(3), 1.5), []), ValueError, "beta"),
     Case("ewma of strings", lambda B: Call(lambda: B.ewma(np.array(["a", "b"]), 0.9), []), TypeError, "series"),
     Case("all_finite of ints", lambda B: Call(lambda: B.all_finite([np.ones(3, np.int64)]), []), TypeError, "arrays[0]"),
+    # ---- mini-batches: take checks every index before it writes into out
+    Case("take index out of range", lambda B: _take_call(B, idx=np.array([0, 2, 5])), IndexError, "indices[2]"),
+    Case("take negative index out of range", lambda B: _take_call(B, idx=np.array([1, 0, -6], np.int32)), IndexError,
+         "indices[2] = -6"),
+    Case("take float indices", lambda B: _take_call(B, idx=np.array([0.0, 1.0])), TypeError, "indices"),
+    Case("take out of another dtype", lambda B: _take_call(B, out=np.zeros((3, 2))), TypeError, "out"),
+    Case("take out of another shape", lambda B: _take_call(B, out=f32(2, 3)), ValueError, "out"),
+    Case("take axis out of range", lambda B: _take_call(B, axis=2), IndexError, "axis"),
+    Case("MiniBatches Y of another length", lambda B: Call(lambda: B.MiniBatches(f32(5, 2), f32(4)), []), ValueError, "Y"),
+    Case("MiniBatches batch_size 0", lambda B: Call(lambda: B.MiniBatches(f32(5, 2), batch_size=0), []), ValueError,
+         "batch_size"),
     # ---- optimizer classes: construction
     Case("ctor lr < 0", lambda B: ctor_call(B, lambda: [f32(3)], lr=-1.0), ValueError, "lr"),
     Case("ctor lr NaN", lambda B: ctor_call(B, lambda: [f32(3)], lr=float("nan")), ValueError, "lr"),
@@ -199,6 +210,13 @@ CASES = [
     Case("EMA shape changes", lambda B: _ema_call(B, lambda e: e.update(f32(4))), ValueError, "x[0]"),
     Case("EMA complex values", lambda B: _ema_call(B, lambda e: e.update(np.ones(3, np.complex128))), TypeError, "x"),
 ]
+
+
+def _take_call(B, idx=None, out=None, axis=0):
+    X = np.arange(10, dtype=np.float32).reshape(5, 2)
+    idx = np.array([0, 2, 4]) if idx is None else idx
+    out = f32(3, 2, value=7.0) if out is None else out
+    return Call(lambda: B.take(X, idx, axis, out), [X, idx, out])
 
 
 def _list_opt_call(B, action):
