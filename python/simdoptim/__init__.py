@@ -11,7 +11,7 @@ SIMD path runs (set ``SIMDOPTIM_ISA=baseline|avx2|avx512`` to force a lower one)
 
 from __future__ import annotations
 
-from . import _core, batching, checkpoint, functional, reference
+from . import _core, batching, checkpoint, functional, reference, schedules
 from .batching import MiniBatches, take
 from ._core import cpu_info, get_num_threads, set_num_threads
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -23,6 +23,6 @@ __version__ = "0.1.0"
 __all__ = [
     "GD", "Momentum", "RMSprop", "Adam", "EMA", "ewma", "all_finite",
     "take", "MiniBatches",
-    "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "__version__",
+    "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "schedules", "__version__",
     "save_checkpoint", "load_checkpoint", "checkpoint",
 ]
