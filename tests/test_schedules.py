@@ -54,7 +54,7 @@ def test_piecewise_constant():
 
 def test_repr_names_the_arguments():
     r = repr(schedules.StaircaseDecay(0.1, 1.0, 1000, per="step"))
-    assert r == "StaircaseDecay(lr0=0.1, decay_rate=1.0, interval=1000.0, per='step')"
+    assert r == "StaircaseDecay(lr0=0.1, decay_rate=1.0, interval=1000, per='step')"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Command line: ``python -m simdoptim info`` (what runs on this machine),
+"""Command line: ``python -m simdoptim demo`` (the course's optimisation exercise, trained
+with simdoptim), ``python -m simdoptim info`` (what runs on this machine),
 ``python -m simdoptim bench`` (side-by-side speed; ``--full``, ``--json FILE``)."""
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ def _info(args):
     return 0
 
 
+def _demo_arguments(parser):
+    from . import demo
+
+    demo.add_arguments(parser)
+
+
+def _demo(args):
+    from . import demo
+
+    return demo.main(args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m simdoptim", description="simdoptim command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,6 +47,9 @@ def main(argv=None):
 
     benchmark.add_arguments(p)
     p.set_defaults(func=benchmark.run_command)
+    p = sub.add_parser("demo", help="train the course's small network with GD, momentum and Adam; print a table, write figures")
+    _demo_arguments(p)
+    p.set_defaults(func=_demo)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -153,6 +153,8 @@ class StaircaseDecay(Schedule):
         self.lr0 = _nonnegative(cls, "lr0", lr0)
         self.decay_rate = _nonnegative(cls, "decay_rate", decay_rate)
         self.interval = _positive(cls, "interval", interval)
+        if isinstance(interval, numbers.Integral):
+            self.interval = int(interval)  # keeps the repr as the user wrote it
 
     def _rate(self, x):
         return self.lr0 / (1 + self.decay_rate * math.floor(x / self.interval))
