@@ -231,7 +231,7 @@ class _Progress:
             self.stream.flush()
 
 
-def train_all(epochs_scale=1.0, progress=True, out=sys.stdout):
+def train_all(epochs_scale=1.0, progress=True, out=None):
     """Runs the six trainings; returns ``(X, Y, rows)``, a row per run (a dict)."""
     X, Y = make_moons()
     rows = []
@@ -517,9 +517,10 @@ def have_matplotlib():
     return True
 
 
-def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, stream=sys.stdout):
-    """The whole demo; returns ``{"table": cells, "paths_table": cells, "rows": rows,
-    "figures": [paths written]}``."""
+def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, stream=None):
+    """The whole demo, printing to ``stream`` (default: the current ``sys.stdout``); returns
+    ``{"table": cells, "paths_table": cells, "rows": rows, "figures": [paths written]}``."""
+    stream = sys.stdout if stream is None else stream
     if not (isinstance(epochs_scale, (int, float)) and math.isfinite(epochs_scale) and epochs_scale > 0):
         raise ValueError(f"demo: epochs_scale must be a number > 0, got {epochs_scale!r}")
     from . import cpu_info
