@@ -194,7 +194,9 @@ def test_float32_parameters():
         (lambda p, g: course.update_parameters_with_gd(p, {**g, "dW2": g["dW2"].T.copy()}, 0.1), ValueError, "shape"),
         (lambda p, g: course.update_parameters_with_momentum(p, g, course.initialize_velocity(p), 1.0, 0.1),
          ValueError, "beta"),
-        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 0), ValueError, "step"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 0), ValueError, "t must be >= 1"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 1.0), TypeError, "t must be an int"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), True), TypeError, "t must be an int"),
         (lambda p, g: course.update_parameters_with_adam(p, g, {}, {}, 1), KeyError, "v has no 'dW1'"),
     ],
 )

@@ -118,6 +118,10 @@ def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01, 
     ``(parameters, v, s, v_corrected, s_corrected)``: the first three updated in place,
     the last two new dicts of the bias-corrected moments."""
     func = "update_parameters_with_adam"
+    if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+        raise TypeError(f"{func}: t must be an int (the number of this update, 1 on the first), got {type(t).__name__}")
+    if t < 1:
+        raise ValueError(f"{func}: t must be >= 1 (the number of this update, 1 on the first), got {t}")
     names = _layers(func, parameters)
     dnames = ["d" + k for k in names]
     vs = _entries(func, "v", v, dnames)
