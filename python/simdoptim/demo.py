@@ -149,7 +149,7 @@ def train(X, Y, optimizer="adam", lr=0.0007, num_epochs=10000, batch_size=64, se
         lrs[epoch] = opt.lr
         cost_total = 0.0
         for Xb, Yb in batches:
-            a3, cache = forward(Xb, parameters)
+            _, cache = forward(Xb, parameters)
             cost_total += compute_cost(cache[2], Yb)
             opt.step(backward(Xb, Yb, cache, parameters))
         costs[epoch] = cost_total / m
@@ -236,7 +236,7 @@ def train_all(epochs_scale=1.0, progress=True, out=None):
     X, Y = make_moons()
     rows = []
     for key, label, opt, lr, decay, epochs in runs(epochs_scale):
-        desc = f"{label} ({'decay' if decay != 'none' else 'lr 0.0007'})"
+        desc = f"{label} ({'decay' if decay != 'none' else f'lr {lr:g}'})"
         bar = _Progress(epochs, desc, enabled=progress)
         try:
             r = train(X, Y, optimizer=opt, lr=lr, num_epochs=epochs, on_epoch=lambda e: bar.update(e + 1))
