@@ -283,3 +283,32 @@ def test_random_mini_batches_strided_and_integer_inputs():
         np.testing.assert_array_equal(gx, ex)
         np.testing.assert_array_equal(gy, ey)
         assert gy.dtype == ey.dtype
+
+
+def test_every_simd_path_and_thread_count(isa, threads):
+    """The same bits on every ISA path, with 1 thread and with 2 (tiny grain: the split lands
+    inside the tensors)."""
+    params, grads = make_net((7, 37, 5, 1))
+    rng = np.random.default_rng(9)
+    ref = {"gd": copy(params), "mom": copy(params), "adam": copy(params)}
+    got = {"gd": copy(params), "mom": copy(params), "adam": copy(params)}
+    ref_v, v = course.initialize_velocity(params), course.initialize_velocity(params)
+    (ref_m, ref_s), (m, s) = course.initialize_adam(params), course.initialize_adam(params)
+    for t in range(1, 4):
+        g = {k: rng.standard_normal(a.shape) for k, a in grads.items()}
+        ref["gd"] = np_gd(ref["gd"], g, 0.05)
+        course.update_parameters_with_gd(got["gd"], g, 0.05)
+        ref["mom"], ref_v = np_momentum(ref["mom"], g, ref_v, 0.9, 0.05)
+        course.update_parameters_with_momentum(got["mom"], g, v, 0.9, 0.05)
+        ref["adam"], ref_m, ref_s, _, _ = np_adam(ref["adam"], g, ref_m, ref_s, t, 0.01, 0.9, 0.999, 1e-8)
+        course.update_parameters_with_adam(got["adam"], g, m, s, t)
+    for key in ref:
+        assert_dicts_equal(got[key], ref[key])
+    assert_dicts_equal(v, ref_v)
+    assert_dicts_equal(m, ref_m)
+    assert_dicts_equal(s, ref_s)
+    X = rng.standard_normal((5, 301))
+    Y = rng.integers(0, 2, (1, 301)).astype(np.float64)
+    for (gx, gy), (ex, ey) in zip(course.random_mini_batches(X, Y, 64, 7), np_random_mini_batches(X, Y, 64, 7)):
+        np.testing.assert_array_equal(gx, ex)
+        np.testing.assert_array_equal(gy, ey)
