@@ -85,7 +85,7 @@ def test_set_num_threads_validates_and_round_trips():
         assert simdoptim.get_num_threads() == 1 == simdoptim.cpu_info()["num_threads"]
         simdoptim.set_num_threads(3)
         assert simdoptim.get_num_threads() == 3
-        with pytest.raises(ValueError, match="n must be an int >= 1"):
+        with pytest.raises(ValueError, match="n must be an int between 1 and 4096"):
             simdoptim.set_num_threads(0)
         with pytest.raises(TypeError, match="n must be an int"):
             simdoptim.set_num_threads(2.0)

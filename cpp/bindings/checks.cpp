@@ -131,7 +131,7 @@ void check_no_overlap(const Context& ctx, std::vector<Interval>& iv) {
     }
 }
 
-std::vector<Slot> collect_slots(const Context& ctx, py::handle params_obj, py::handle grads_obj,
+Slots collect_slots(const Context& ctx, py::handle params_obj, py::handle grads_obj,
                                 std::initializer_list<StateArg> states, const char* grads_name,
                                 const char* params_name) {
     py::sequence params = require_list(ctx, params_name, params_obj);
@@ -159,7 +159,9 @@ std::vector<Slot> collect_slots(const Context& ctx, py::handle params_obj, py::h
         throw py::value_error(std::string(ctx.func) + ": names has " + std::to_string(py::len(ctx.names)) +
                               " entries but params has " + std::to_string(n));
 
-    std::vector<Slot> slots(n);
+    Slots slots;
+    slots.resize(n);
+    slots.keep_alive.reserve(n * (2 + state_lists.size()));
     std::vector<Interval> intervals;
     intervals.reserve(n * (2 + state_lists.size()));
     auto add_interval = [&](const py::array& a, bool written, const char* arg, std::size_t i) {
@@ -197,6 +199,8 @@ std::vector<Slot> collect_slots(const Context& ctx, py::handle params_obj, py::h
         s.grad_dtype = dt;
         add_interval(p, true, params_name, i);
         add_interval(g, false, grads_name, i);
+        slots.keep_alive.push_back(p);
+        slots.keep_alive.push_back(g);
         for (std::size_t k = 0; k < state_lists.size(); ++k) {
             py::array st = require_array(ctx, state_lists[k][i], state_names[k], i);
             require_like(st, state_names[k], "optimizer state");
@@ -204,6 +208,7 @@ std::vector<Slot> collect_slots(const Context& ctx, py::handle params_obj, py::h
                 value_error(ctx, ctx.label(state_names[k], i) + " is read-only; optimizer state is updated in place");
             s.state[state_slots[k]] = st.mutable_data();
             add_interval(st, true, state_names[k], i);
+            slots.keep_alive.push_back(st);
         }
     }
     check_no_overlap(ctx, intervals);

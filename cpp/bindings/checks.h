@@ -45,7 +45,14 @@ struct StateArg {
 // byte order, C- or F-contiguous and writeable; grads of the same shape, dtype and layout;
 // states of the same shape, dtype and layout, writeable; no written buffer overlapping any
 // other buffer of the call.
-std::vector<Slot> collect_slots(const Context& ctx, py::handle params, py::handle grads,
+// The validated slots, plus a strong reference to every array they point into: the kernels
+// run with the GIL released, when another Python thread may replace an array in the
+// caller's list; holding the arrays keeps their memory alive until the call returns.
+struct Slots : std::vector<Slot> {
+    std::vector<py::object> keep_alive;
+};
+
+Slots collect_slots(const Context& ctx, py::handle params, py::handle grads,
                                 std::initializer_list<StateArg> states, const char* grads_name = "grads",
                                 const char* params_name = "params");
 

@@ -54,13 +54,15 @@ void ewma_scan(py::object x_obj, py::object out_obj, Real beta, int axis, bool b
     for (int d = axis + 1; d < nd; ++d) a.inner *= std::size_t(x.shape(d));
     a.beta = beta;
     a.one_minus_beta = 1.0 - beta;
+    // an empty array (possibly with a huge time axis, e.g. shape (0, 2**45)) has nothing to
+    // scan: return before sizing the bias-correction table by the axis length
+    if (a.outer * a.length * a.inner == 0) return;
     std::vector<double> bc;
     if (bias_correction) {
         bc.resize(a.length);
         for (std::size_t t = 0; t < a.length; ++t) bc[t] = 1.0 - std::pow(double(beta), double(t + 1));
         a.bias_correction = bc.data();
     }
-    if (a.outer * a.length * a.inner == 0) return;
     auto scan = runtime::kernels().ewma_scan[slots[0].dtype];
     const std::size_t blocks = a.inner == 1 ? 1 : (a.inner + kEWMABlock - 1) / kEWMABlock;
     const std::size_t per_item = a.length * (a.inner == 1 ? 1 : std::min(a.inner, kEWMABlock));

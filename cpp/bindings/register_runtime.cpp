@@ -29,10 +29,16 @@ py::dict cpu_info() {
 }
 
 void set_num_threads(py::object n) {
-    if (!PyLong_Check(n.ptr()) || PyBool_Check(n.ptr()))
-        throw py::type_error("set_num_threads: n must be an int >= 1, got " + std::string(py::str(py::type::handle_of(n).attr("__name__"))));
-    const long long v = n.cast<long long>();
-    if (v < 1 || v > 4096) throw py::value_error("set_num_threads: n must be an int >= 1, got " + std::to_string(v));
+    // any integer (int, numpy integers: whatever has __index__), never bool
+    if (PyBool_Check(n.ptr()) || PyObject_TypeCheck(n.ptr(), &PyFloat_Type) || !PyIndex_Check(n.ptr()))
+        throw py::type_error("set_num_threads: n must be an int between 1 and 4096, got " +
+                             std::string(py::str(py::type::handle_of(n).attr("__name__"))));
+    py::int_ value = py::reinterpret_steal<py::int_>(PyNumber_Index(n.ptr()));
+    if (!value) throw py::error_already_set();
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+    if (overflow || v < 1 || v > 4096)
+        throw py::value_error("set_num_threads: n must be an int between 1 and 4096, got " + std::string(py::str(value)));
     runtime::set_num_threads(int(v));
 }
 
@@ -40,15 +46,18 @@ void set_num_threads(py::object n) {
 bool all_finite(py::object arrays) {
     const Context ctx{"all_finite", py::none()};
     py::sequence seq = require_list(ctx, "arrays", arrays);
-    std::vector<Slot> slots(py::len(seq));
+    Slots slots;  // holds the arrays too: see Slots in checks.h
+    slots.resize(py::len(seq));
     for (std::size_t i = 0; i < slots.size(); ++i) {
         py::handle h = seq[i];
         if (!py::isinstance<py::array>(h)) throw py::type_error("all_finite: arrays[" + std::to_string(i) + "] must be a numpy.ndarray");
         py::array a = py::reinterpret_borrow<py::array>(h);
         const int num = a.dtype().num();
-        if ((num != py::detail::npy_api::NPY_FLOAT_ && num != py::detail::npy_api::NPY_DOUBLE_) || a.dtype().byteorder() == '>' ||
-            !(a.flags() & (py::array::c_style | py::array::f_style)) || !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
-            throw py::type_error("all_finite: arrays[" + std::to_string(i) + "] must be a contiguous float32 or float64 array");
+        if ((num != py::detail::npy_api::NPY_FLOAT_ && num != py::detail::npy_api::NPY_DOUBLE_) || a.dtype().byteorder() == '>')
+            throw py::type_error("all_finite: arrays[" + std::to_string(i) + "] must be a float32 or float64 array (native byte order)");
+        if (!(a.flags() & (py::array::c_style | py::array::f_style)) || !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+            throw py::value_error("all_finite: arrays[" + std::to_string(i) + "] must be contiguous (C or Fortran order) and aligned");
+        slots.keep_alive.push_back(a);
         slots[i].param = const_cast<void*>(a.data());
         slots[i].n = std::size_t(a.size());
         slots[i].dtype = dtype_of(a);

@@ -27,8 +27,13 @@ namespace {
 
 template <class I>
 inline std::size_t wrap(I s, std::size_t length) {
-    // a negative index counts from the end, as in NumPy
-    return s < 0 ? std::size_t(std::int64_t(s) + std::int64_t(length)) : std::size_t(s);
+    // a negative index counts from the end, as in NumPy. Every index was range-checked
+    // before the gather, but the indices live in the caller's array, which another Python
+    // thread may change while the GIL is released; the clamp (a compare and a conditional
+    // move, no measurable cost) keeps even such a racing index inside X, so a race gives
+    // unspecified rows, never a read outside the array.
+    const std::size_t i = s < 0 ? std::size_t(std::int64_t(s) + std::int64_t(length)) : std::size_t(s);
+    return i < length ? i : length - 1;
 }
 
 inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }

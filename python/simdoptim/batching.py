@@ -31,14 +31,13 @@ class MiniBatches(reference.MiniBatches):
                  reuse_buffers=False):
         super().__init__(X, Y, batch_size, axis=axis, shuffle=shuffle, seed=seed, drop_last=drop_last,
                          reuse_buffers=reuse_buffers)
-        # The compiled gather reads C-contiguous memory; a strided X or Y is copied once
-        # here rather than at every batch.
-        self._X = np.ascontiguousarray(self._X)
+        # The compiled gather reads C-contiguous memory. A strided X or Y (a Fortran-ordered
+        # array, a transposed or broadcast view) is gathered batch by batch with NumPy, as the
+        # reference does, from the live array: copying it here would double its memory and
+        # freeze its values, so later changes to it would not reach the batches.
+        self._plans = [_plan(self._X, self.axis, self._x_buffer)]
         if self._Y is not None:
-            self._Y = np.ascontiguousarray(self._Y)
-        self._plans = [_Plan(self._X, self.axis, self._x_buffer)]
-        if self._Y is not None:
-            self._plans.append(_Plan(self._Y, self._y_axis, self._y_buffer))
+            self._plans.append(_plan(self._Y, self._y_axis, self._y_buffer))
 
     def _epoch(self, order):
         # The reference's loop with the per-batch Python work cut down, since a batch of 64
@@ -51,6 +50,20 @@ class MiniBatches(reference.MiniBatches):
                 yield plans[0].take(idx)
             else:
                 yield plans[0].take(idx), plans[1].take(idx)
+
+
+def _plan(A, axis, buffer):
+    return _Plan(A, axis, buffer) if A.flags.c_contiguous else _StridedPlan(A, axis, buffer)
+
+
+class _StridedPlan:
+    """The reference's per-batch NumPy gather, for arrays the compiled take cannot read."""
+
+    def __init__(self, A, axis, buffer):
+        self.A, self.axis, self.buffer = A, axis, buffer
+
+    def take(self, idx):
+        return reference.MiniBatches._gather(self.A, idx, self.axis, self.buffer)
 
 
 class _Plan:

@@ -222,6 +222,8 @@ def ewma(series, beta, bias_correction=True, axis=-1):
     x = _base.ewma_prepare(series, beta)
     beta = float(beta)
     axis = _normalize_axis(axis, x.ndim)
+    if x.size == 0:
+        return np.empty(x.shape, x.dtype)  # nothing to average (the time axis may still be huge)
     xt = np.moveaxis(x, axis, -1)
     out = np.empty(xt.shape, x.dtype)
     v = np.zeros(xt.shape[:-1], x.dtype)
