@@ -117,3 +117,35 @@ def test_all_finite_layout_error_is_a_value_error():
         simdoptim.all_finite([np.ones((4, 4))[:, ::2]])
     with pytest.raises(TypeError, match="float32 or float64"):
         simdoptim.all_finite([np.ones(4, np.int32)])
+
+
+@pytest.mark.parametrize("mod", [simdoptim, reference], ids=["fast", "reference"])
+def test_flags_must_be_bools(mod):
+    """A truthy string or an int is refused (TypeError), never taken as True; numpy.bool_ is fine."""
+    w = np.zeros(3)
+    for make in (lambda v: mod.Momentum([w], nesterov=v), lambda v: mod.Adam([w], amsgrad=v),
+                 lambda v: mod.Adam([w], decoupled=v), lambda v: mod.RMSprop([w], centered=v),
+                 lambda v: mod.EMA(0.9, bias_correction=v),
+                 lambda v: mod.MiniBatches(np.ones((4, 2)), drop_last=v)):
+        for bad in ("no", 1, None):
+            with pytest.raises(TypeError, match="must be (a bool|True or False)"):
+                make(bad)
+        make(np.True_)
+    fn = mod.functional if mod is simdoptim else mod
+    g, v = np.ones(3), np.zeros(3)
+    with pytest.raises(TypeError):
+        fn.momentum_update([w], [g], [v], lr=0.1, nesterov="no")
+    with pytest.raises(TypeError):
+        fn.adam_update([w], [g], [v], [v.copy()], step=1, decoupled=1)
+    with pytest.raises(TypeError):
+        mod.ewma([1.0, 2.0], 0.9, bias_correction="yes")
+    with pytest.raises(ValueError, match="form must be"):
+        fn.momentum_update([w], [g], [v], lr=0.1, form=b"ema")
+    assert np.array_equal(w, np.zeros(3)) and np.array_equal(v, np.zeros(3))
+
+
+def test_flatten_state_refuses_long_double_scalars_clearly():
+    from simdoptim import checkpoint
+
+    with pytest.raises(TypeError, match="no exact JSON form"):
+        checkpoint.flatten_state({"format": "x", "x": np.longdouble(1.5)})

@@ -76,6 +76,13 @@ bool is_instance_of_abc(py::handle obj, PyObject* abc) {
 PyObject* numbers_abc(const char* name) { return py::object(py::module_::import("numbers").attr(name)).release().ptr(); }
 }  // namespace
 
+bool is_flag(py::handle obj) {
+    if (PyBool_Check(obj.ptr())) return true;
+    // looked up once and never released, like the numbers ABCs above
+    static PyObject* const np_bool = py::object(py::module_::import("numpy").attr("bool_")).release().ptr();
+    return PyObject_TypeCheck(obj.ptr(), reinterpret_cast<PyTypeObject*>(np_bool)) != 0;
+}
+
 bool is_real_number(py::handle obj) {
     static PyObject* const real = numbers_abc("Real");
     return is_instance_of_abc(obj, real);

@@ -98,8 +98,15 @@ struct Count {
     long long value;  // saturates beyond +-2^63: beta**t is the same (0) for such t
     operator long long() const { return value; }
 };
+// Flag is a bool or numpy.bool_ only: pybind11's bool caster would also take 1 or any
+// object with __bool__, and a truthy string such as "no" must not silently mean True.
+struct Flag {
+    bool value;
+    operator bool() const { return value; }
+};
 bool is_real_number(py::handle obj);
 bool is_integral_number(py::handle obj);
+bool is_flag(py::handle obj);
 
 }  // namespace bindings
 }  // namespace simdoptim
@@ -117,6 +124,15 @@ struct type_caster<simdoptim::bindings::Real> {
             return false;
         }
         value.value = v;
+        return true;
+    }
+};
+template <>
+struct type_caster<simdoptim::bindings::Flag> {
+    PYBIND11_TYPE_CASTER(simdoptim::bindings::Flag, const_name("bool"));
+    bool load(handle src, bool) {
+        if (!src || !simdoptim::bindings::is_flag(src)) return false;
+        value.value = PyObject_IsTrue(src.ptr()) == 1;
         return true;
     }
 };

@@ -12,7 +12,7 @@ namespace simdoptim {
 namespace bindings {
 namespace {
 
-void ema_update(py::object averages, py::object values, Real beta, Count step, bool bias_correction,
+void ema_update(py::object averages, py::object values, Real beta, Count step, Flag bias_correction,
                 py::object outs, py::object names) {
     const Context ctx{"ema_update", names};
     check_beta(ctx, "beta", beta);
@@ -28,7 +28,7 @@ void ema_update(py::object averages, py::object values, Real beta, Count step, b
     });
 }
 
-void ewma_scan(py::object x_obj, py::object out_obj, Real beta, int axis, bool bias_correction) {
+void ewma_scan(py::object x_obj, py::object out_obj, Real beta, int axis, Flag bias_correction) {
     const Context ctx{"ewma", py::none()};
     check_beta(ctx, "beta", beta);
     py::list xs, outs;

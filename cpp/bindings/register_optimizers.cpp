@@ -35,14 +35,15 @@ void gd_update(py::object params, py::object grads, Real lr, Real weight_decay, 
 }
 
 void momentum_update(py::object params, py::object grads, py::object velocities, Real lr, Real beta,
-                     const std::string& form, bool nesterov, Real weight_decay, py::object names) {
+                     py::object form_obj, Flag nesterov, Real weight_decay, py::object names) {
     const Context ctx{"momentum_update", names};
     check_lr(ctx, lr);
     check_beta(ctx, "beta", beta);
     check_finite_nonnegative(ctx, "weight_decay", weight_decay);
+    const std::string form = PyUnicode_Check(form_obj.ptr()) ? form_obj.cast<std::string>() : std::string("?");
     if (form != "ema" && form != "sum")
         throw py::value_error("momentum_update: form must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' "
-                              "(v = beta*v + g), got '" + form + "'");
+                              "(v = beta*v + g), got " + std::string(py::repr(form_obj)));
     auto slots = collect_slots(ctx, params, grads, {{"velocities", velocities}});
     const double grad_scale = form == "ema" ? 1.0 - beta : 1.0;
     run(slots, MomentumHyper{lr, beta, grad_scale, weight_decay, nesterov}, runtime::kernels().momentum);
@@ -72,7 +73,7 @@ void rmsprop_update(py::object params, py::object grads, py::object square_avgs,
 
 void adam_update(py::object params, py::object grads, py::object exp_avgs, py::object exp_avg_sqs, Count step,
                  Real lr, Real beta1, Real beta2, Real eps, Real eps_root, Real weight_decay,
-                 bool decoupled, py::object max_exp_avg_sqs, py::object names) {
+                 Flag decoupled, py::object max_exp_avg_sqs, py::object names) {
     const Context ctx{"adam_update", names};
     if (step < 1) throw py::value_error("adam_update: step must be >= 1 (the number of this update), got " + std::to_string(step.value));
     check_lr(ctx, lr);

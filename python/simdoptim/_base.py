@@ -362,7 +362,8 @@ class Momentum(Optimizer):
         if form not in ("ema", "sum"):
             raise ValueError(f"{cls}: form must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' (v = beta*v + g), got {form!r}")
         _validate.check_finite_nonnegative(cls, "weight_decay", weight_decay)
-        self.beta, self.form, self.nesterov, self.weight_decay = float(beta), form, bool(nesterov), float(weight_decay)
+        self.beta, self.form, self.weight_decay = float(beta), form, float(weight_decay)
+        self.nesterov = _validate.check_flag(type(self).__name__, "nesterov", nesterov)
 
     def hyperparams(self):
         return {"lr": self.lr, "beta": self.beta, "form": self.form, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
@@ -398,7 +399,8 @@ class RMSprop(Optimizer):
         _validate.check_finite_nonnegative(cls, "weight_decay", weight_decay)
         _validate.check_beta(cls, "momentum", momentum)
         self.beta2, self.eps, self.eps_root = float(beta2), float(eps), float(eps_root)
-        self.weight_decay, self.momentum, self.centered = float(weight_decay), float(momentum), bool(centered)
+        self.weight_decay, self.momentum = float(weight_decay), float(momentum)
+        self.centered = _validate.check_flag(type(self).__name__, "centered", centered)
 
     @property
     def _uses_momentum(self):
@@ -442,7 +444,9 @@ class Adam(Optimizer):
         _validate.check_finite_nonnegative(cls, "eps_root", eps_root)
         _validate.check_finite_nonnegative(cls, "weight_decay", weight_decay)
         self.beta1, self.beta2, self.eps, self.eps_root = float(beta1), float(beta2), float(eps), float(eps_root)
-        self.weight_decay, self.decoupled, self.amsgrad = float(weight_decay), bool(decoupled), bool(amsgrad)
+        self.weight_decay = float(weight_decay)
+        self.decoupled = _validate.check_flag(type(self).__name__, "decoupled", decoupled)
+        self.amsgrad = _validate.check_flag(type(self).__name__, "amsgrad", amsgrad)
 
     def hyperparams(self):
         return {
@@ -481,7 +485,7 @@ class EMA:
     def __init__(self, beta, bias_correction=True):
         _validate.check_beta("EMA", "beta", beta)
         self.beta = float(beta)
-        self.bias_correction = bool(bias_correction)
+        self.bias_correction = _validate.check_flag("EMA", "bias_correction", bias_correction)
         self.t = 0
         self._kind = None  # "scalar", "array", "list", "dict"
         self._names = None
@@ -611,7 +615,8 @@ class EMA:
             raise ValueError(f"{where}: unknown kind {kind!r}; expected None, 'scalar', 'array', 'list' or 'dict'")
         if kind != "dict":
             names = None
-        self.beta, self.bias_correction = float(hp["beta"]), bool(hp["bias_correction"])
+        self.beta = float(hp["beta"])
+        self.bias_correction = _validate.check_flag("EMA.load_state_dict", "bias_correction", hp["bias_correction"])
         self._kind, self._names, self._avgs, self.t = kind, names, avgs, t
 
     def __repr__(self):

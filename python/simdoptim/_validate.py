@@ -47,6 +47,13 @@ def check_finite_nonnegative(func, name, x):
         raise ValueError(f"{func}: {name} must be a finite number >= 0, got {x:g}")
 
 
+def check_flag(func, name, x):
+    """A bool or numpy.bool_, as the bindings' Flag accepts: a truthy "no" must not mean True."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{func}: {name} must be a bool (True or False), got {type(x).__name__}")
+    return bool(x)
+
+
 def check_step(func, step):
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise TypeError(f"{func}: step must be an int, got {type(step).__name__}")

@@ -45,7 +45,10 @@ def flatten_state(state):
         if x is None or isinstance(x, (bool, str)):
             return x
         if isinstance(x, np.generic):
-            return encode(x.item(), where)
+            item = x.item()
+            if isinstance(item, np.generic):  # e.g. np.longdouble.item() is itself: no JSON form
+                raise TypeError(f"flatten_state: {where} is a {type(x).__name__}, which has no exact JSON form")
+            return encode(item, where)
         if isinstance(x, numbers.Integral):
             return int(x)
         if isinstance(x, numbers.Real):
@@ -123,8 +126,8 @@ def save_checkpoint(path, state, params=None):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
-        _set_default_mode(fd, path)
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb") as f:  # owns fd from here: closed on any error below
+            _set_default_mode(f.fileno(), path)
             np.savez(f, **flat)
             f.flush()
             os.fsync(f.fileno())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _base, _core
+from . import _base, _core, _validate
 from .reference import _normalize_axis
 
 __all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite"]
@@ -28,8 +28,9 @@ def ewma(series, beta, bias_correction=True, axis=-1):
     """Exponentially weighted average of whole series along ``axis``; see
     :func:`simdoptim.reference.ewma` for the formula. Returns a new C-contiguous array."""
     x = _base.ewma_prepare(series, beta)
+    _validate.check_flag("ewma", "bias_correction", bias_correction)
     axis = _normalize_axis(axis, x.ndim)
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, x.dtype)
-    _core.ewma_scan(x, out, beta=float(beta), axis=axis, bias_correction=bool(bias_correction))
+    _core.ewma_scan(x, out, beta=float(beta), axis=axis, bias_correction=bias_correction)
     return out

@@ -63,6 +63,7 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
     ``lr / (1 - beta)``. ``v`` starts at zero; weight decay is added to ``g`` first.
     """
     func = "momentum_update"
+    nesterov = _validate.check_flag(func, "nesterov", nesterov)
     _validate.check_finite_nonnegative(func, "lr", lr)
     _validate.check_beta(func, "beta", beta)
     _validate.check_finite_nonnegative(func, "weight_decay", weight_decay)
@@ -149,6 +150,7 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=0.001, beta1=0
     ``max_exp_avg_sqs``): ``v_max <- max(v_max, v)`` and ``v_max`` replaces ``v`` in ``v_hat``.
     """
     func = "adam_update"
+    decoupled = _validate.check_flag(func, "decoupled", decoupled)
     _validate.check_step(func, step)
     _validate.check_finite_nonnegative(func, "lr", lr)
     _validate.check_beta(func, "beta1", beta1)
@@ -191,6 +193,7 @@ def ema_update(averages, values, *, beta, step, bias_correction=False, outs=None
     ``1 - beta**step`` when ``bias_correction`` (``v_0 = 0`` biases early values toward 0).
     """
     func = "ema_update"
+    bias_correction = _validate.check_flag(func, "bias_correction", bias_correction)
     _validate.check_beta(func, "beta", beta)
     _validate.check_step(func, step)
     if bias_correction and outs is None:
@@ -220,6 +223,7 @@ def ewma(series, beta, bias_correction=True, axis=-1):
     C-contiguous array of the input's shape.
     """
     x = _base.ewma_prepare(series, beta)
+    bias_correction = _validate.check_flag("ewma", "bias_correction", bias_correction)
     beta = float(beta)
     axis = _normalize_axis(axis, x.ndim)
     if x.size == 0:
@@ -408,9 +412,9 @@ class MiniBatches:
                 or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool))):
             raise TypeError(f"{func}: seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
         self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.reuse_buffers = bool(reuse_buffers)
+        self.shuffle = _validate.check_flag(func, "shuffle", shuffle)
+        self.drop_last = _validate.check_flag(func, "drop_last", drop_last)
+        self.reuse_buffers = _validate.check_flag(func, "reuse_buffers", reuse_buffers)
         self.rng = np.random.default_rng(seed)  # a Generator passed in is used as is
         self._x_buffer = self._y_buffer = None
         if self.reuse_buffers:
