@@ -246,12 +246,19 @@ def all_finite(arrays):
     return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
-def _normalize_axis(axis, ndim):
+def _normalize_axis(axis, ndim, func="ewma", what="an array"):
+    """``axis`` as an index in [0, ndim): an int (not bool) with -ndim <= axis < ndim."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"ewma: axis must be an int, got {type(axis).__name__}")
+        raise TypeError(f"{func}: axis must be an int, got {type(axis).__name__}")
     if not -ndim <= axis < ndim:
-        raise IndexError(f"ewma: axis {axis} is out of bounds for an array of dimension {ndim}")
+        raise IndexError(f"{func}: axis {axis} is out of bounds for {what} of dimension {ndim}")
     return int(axis) % ndim
+
+
+def _check_gather_dtype(func, name, A):
+    """What the compiled gather copies: bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes."""
+    if A.dtype.kind not in TAKE_KINDS or A.dtype.itemsize not in TAKE_ITEMSIZES:
+        raise TypeError(f"{func}: {name} has dtype {A.dtype}; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
 
 
 class GD(_base.GD):
@@ -303,13 +310,8 @@ def _check_take_args(X, indices, axis, out):
         raise TypeError(f"{func}: X must be a numpy.ndarray, got {type(X).__name__}")
     if X.ndim not in (1, 2):
         raise ValueError(f"{func}: X must be 1-D or 2-D, got {X.ndim}-D with shape {X.shape}")
-    if X.dtype.kind not in TAKE_KINDS or X.dtype.itemsize not in TAKE_ITEMSIZES:
-        raise TypeError(f"{func}: X has dtype {X.dtype}; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{func}: axis must be an int, got {type(axis).__name__}")
-    if not -X.ndim <= axis < X.ndim:
-        raise IndexError(f"{func}: axis {axis} is out of bounds for an array of dimension {X.ndim}")
-    axis = int(axis) % X.ndim
+    _check_gather_dtype(func, "X", X)
+    axis = _normalize_axis(axis, X.ndim, func)
     if not isinstance(indices, np.ndarray):
         raise TypeError(
             f"{func}: indices must be a 1-D numpy array of int32 or int64, got {type(indices).__name__} "
@@ -466,13 +468,8 @@ def _check_examples(func, name, A, axis):
         raise TypeError(f"{func}: {name} must be a numpy.ndarray, got {type(A).__name__}")
     if A.ndim < 1:
         raise ValueError(f"{func}: {name} must have at least one dimension, got a 0-d array")
-    if A.dtype.kind not in TAKE_KINDS or A.dtype.itemsize not in TAKE_ITEMSIZES:
-        raise TypeError(f"{func}: {name} has dtype {A.dtype}; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{func}: axis must be an int, got {type(axis).__name__}")
-    if not -A.ndim <= axis < A.ndim:
-        raise IndexError(f"{func}: axis {axis} is out of bounds for {name} of dimension {A.ndim}")
-    axis = int(axis) % A.ndim
+    _check_gather_dtype(func, name, A)
+    axis = _normalize_axis(axis, A.ndim, func, name)
     if axis not in (0, A.ndim - 1):
         raise ValueError(f"{func}: the examples must be on the first or the last axis of {name}, got axis {axis}")
     return A, axis
