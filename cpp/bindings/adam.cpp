@@ -10,7 +10,7 @@ namespace simdoptim {
 namespace bindings {
 namespace {
 
-// fields: lr, beta1, beta2, eps, eps_root, weight_decay, decoupled, amsgrad
+// fields: lr, beta1, beta2, eps, eps_root, weight_decay, decoupled, amsgrad, pytorch_order
 void build(const double* v, long long step, void* out) {
     AdamHyper& h = *static_cast<AdamHyper*>(out);
     h.lr = v[0];
@@ -27,6 +27,10 @@ void build(const double* v, long long step, void* out) {
     h.bias_correction2 = 1.0 - std::pow(v[2], double(step));
     h.decoupled = v[6] != 0.0;
     h.amsgrad = v[7] != 0.0;
+    // PyTorch's order (SPEC 8): both scalars in float64, cast once by the kernel
+    h.pytorch_order = v[8] != 0.0;
+    h.step_size = v[0] / h.bias_correction1;
+    h.inv_bc2_sqrt = 1.0 / std::sqrt(h.bias_correction2);
 }
 
 // exp_avgs and exp_avg_sqs always; max_exp_avg_sqs with AMSGrad
@@ -36,8 +40,9 @@ bool uses_state(const double* v, std::size_t k) { return k < 2 || v[7] != 0.0; }
 
 SIMDOPTIM_BINDING(adam) {
     (void)m;
-    register_op({"adam", {"lr", "beta1", "beta2", "eps", "eps_root", "weight_decay", "decoupled", "amsgrad"},
-                 {"exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"}, sizeof(AdamHyper), build, uses_state});
+    register_op({"adam", {"lr", "beta1", "beta2", "eps", "eps_root", "weight_decay", "decoupled", "amsgrad", "pytorch_order"},
+                 {"exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"}, sizeof(AdamHyper), build, uses_state,
+                 kOpGradPrologue | kOpCopies});
 }
 
 }  // namespace bindings

@@ -45,6 +45,13 @@ std::string dtype_list(const char* name, DType param, DType state, bool params) 
     return out;
 }
 
+std::string state_dtype_list(const char* name, DType param) {
+    std::string out;
+    for (int d = 0; d < kNumDTypes; ++d)
+        if (has_kernel(name, param, kNoDType, DType(d))) out += std::string(out.empty() ? "" : " or ") + dtype_name(DType(d));
+    return out;
+}
+
 [[noreturn]] void raise_floating_point_error(const std::string& msg) {
     PyErr_SetString(PyExc_FloatingPointError, msg.c_str());
     throw py::error_already_set();
@@ -79,10 +86,13 @@ const Op& find_op(const std::string& name) {
 
 struct Plan::Prepared {
     std::vector<py::object> keep_alive;  // gradients (or their copies) and outputs of this step
+    bool unscale = false;
+    double grad_scale = 1.0;
 };
 
 Plan::Plan(std::string func, const std::string& op_name, py::object params_obj, py::object states_obj,
-           py::object groups_obj, std::size_t num_groups, py::object labels, std::string params_arg, std::string grads_arg)
+           py::object groups_obj, std::size_t num_groups, py::object labels, std::string params_arg, std::string grads_arg,
+           py::object copies_obj)
     : func_(std::move(func)),
       op_(&find_op(op_name)),
       num_groups_(num_groups),
@@ -164,9 +174,15 @@ Plan::Plan(std::string func, const std::string& op_name, py::object params_obj, 
             if (!same_shape(a, p))
                 value_error(func_, lab + " has shape " + shape_str(a) + " but " + label(pa, i) + " has shape " + shape_str(p));
             const DType sd = buffer_dtype(func_, lab, a);
-            if (have_state_dtype ? sd != s.state_dtype : (sd == kNoDType || !has_kernel(op.name, pd, kNoDType, sd)))
+            if (have_state_dtype ? sd != s.state_dtype : (sd == kNoDType || !has_kernel(op.name, pd, kNoDType, sd))) {
+                if (have_state_dtype)
+                    type_error(func_, lab + " has dtype " + dtype_str(a) + " but the other state of " + label(pa, i) +
+                                          " has dtype " + dtype_name(s.state_dtype) + "; a tensor's state buffers share one dtype");
+                const std::string allowed = state_dtype_list(op.name, pd);
                 type_error(func_, lab + " has dtype " + dtype_str(a) + " but " + label(pa, i) + " has dtype " +
-                                      dtype_str(p) + "; optimizer state must have the parameter's dtype");
+                                      dtype_str(p) + "; optimizer state must have " +
+                                      (allowed == dtype_name(pd) ? std::string("the parameter's dtype") : "dtype " + allowed));
+            }
             s.state_dtype = sd;
             have_state_dtype = true;
             if (!a.writeable()) value_error(func_, lab + " is read-only; optimizer state is updated in place");
@@ -179,6 +195,42 @@ Plan::Plan(std::string func, const std::string& op_name, py::object params_obj, 
             intervals.push_back({span_of(a), true, op.states[k], i});
         }
     }
+    // the low-precision copies of float32 masters (SPEC 11): written every step, like the params
+    copies_.assign(n, nullptr);
+    copy_dtypes_.assign(n, kNoDType);
+    if (!copies_obj.is_none()) {
+        if (!(op.features & kOpCopies))
+            value_error(func_, std::string(op.name) + " does not write low-precision copies of its parameters (copies)");
+        py::sequence copies = require_list(func_, "copies", copies_obj);
+        if (py::len(copies) != n)
+            value_error(func_, "copies has " + std::to_string(py::len(copies)) + " entries but " + params_arg_ + " has " +
+                                   std::to_string(n));
+        for (std::size_t i = 0; i < n; ++i) {
+            py::object item = copies[i];
+            if (item.is_none()) continue;
+            const std::string lab = label("copies", i);
+            py::array a = require_array(func_, lab, item);
+            const py::array& p = params_[i];
+            if (!same_shape(a, p))
+                value_error(func_, lab + " has shape " + shape_str(a) + " but " + label(pa, i) + " has shape " + shape_str(p));
+            const DType cd = buffer_dtype(func_, lab, a);
+            if (cd != kBFloat16 && cd != kFloat16)
+                type_error(func_, lab + " has dtype " + dtype_str(a) + "; a copy is bfloat16 or float16");
+            if (slots_[i].param_dtype != kFloat32)
+                type_error(func_, lab + " is the copy of " + label(pa, i) + ", which must then be a float32 master, not " +
+                                      dtype_str(p));
+            if (!a.writeable()) value_error(func_, lab + " is read-only; copies are written every step");
+            if (!is_aligned(a) || (fortran_[i] ? !is_f_contig(a) : !is_c_contig(a)))
+                value_error(func_, lab + " must have the same memory order as " + label(pa, i) + " (" +
+                                       (fortran_[i] ? "Fortran" : "C") + "-contiguous) and be aligned");
+            copies_[i] = a.mutable_data();
+            copy_dtypes_[i] = cd;
+            slots_[i].param_copy = copies_[i];
+            slots_[i].copy_dtype = cd;
+            keep_alive_.push_back(a);
+            intervals.push_back({span_of(a), true, "copies", i});
+        }
+    }
     check_no_overlap(func_, labels_, intervals);  // also sorts them
     intervals.erase(std::remove_if(intervals.begin(), intervals.end(), [](const Interval& v) { return v.span.empty(); }),
                     intervals.end());
@@ -189,6 +241,41 @@ Plan::Plan(std::string func, const std::string& op_name, py::object params_obj, 
     hyper_stride_ = (op.hyper_size + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) * alignof(std::max_align_t);
     hypers_.reset(new unsigned char[hyper_stride_ * (num_groups_ ? num_groups_ : 1)]());
     for (std::size_t i = 0; i < n; ++i) slots_[i].hyper = hypers_.get() + hyper_stride_ * group_[i];
+    common_.assign(num_groups_ ? num_groups_ : 1, StepCommon{});
+    for (std::size_t i = 0; i < n; ++i) slots_[i].common = &common_[group_[i]];
+    max_norm_.assign(num_groups_, std::nan(""));
+    norms_.assign(num_groups_, std::nan(""));
+    has_norm_.assign(num_groups_, 0);
+}
+
+void Plan::set_clip(std::size_t group, py::object max_norm) {
+    if (group >= num_groups_) value_error(func_, "group " + std::to_string(group) + " is out of range");
+    if (max_norm.is_none()) {
+        max_norm_[group] = std::nan("");
+        has_norm_[group] = 0;
+        return;
+    }
+    if (!(op_->features & kOpGradPrologue))
+        value_error(func_, std::string(op_->name) + " does not clip gradients (max_grad_norm)");
+    if (!is_real_number(max_norm)) type_error(func_, "max_grad_norm must be None or a real number, got " + type_name(max_norm));
+    const double v = py::cast<double>(max_norm);
+    if (!(v >= 0)) value_error(func_, "max_grad_norm must be >= 0 (or None), got " + std::string(py::str(max_norm)));
+    max_norm_[group] = v;
+}
+
+bool Plan::any_clip() const {
+    for (double v : max_norm_)
+        if (!std::isnan(v)) return true;
+    return false;
+}
+
+py::list Plan::grad_norms() const {
+    py::list out;
+    for (std::size_t g = 0; g < num_groups_; ++g) {
+        if (has_norm_[g]) out.append(norms_[g]);
+        else out.append(py::none());
+    }
+    return out;
 }
 
 void Plan::set_hyper(std::size_t group, py::object values_obj) {
@@ -231,9 +318,21 @@ void Plan::resolve_kernels() {
     generation_ = runtime::isa_generation();
 }
 
-void Plan::prepare(py::object grads_obj, py::object outs_obj, Prepared& p) {
+void Plan::prepare(py::object grads_obj, py::object outs_obj, py::object grad_scale, Prepared& p) {
     const char* pa = params_arg_.c_str();
     const char* ga = grads_arg_.c_str();
+    if (!grad_scale.is_none()) {
+        if (!(op_->features & kOpGradPrologue))
+            value_error(func_, std::string(op_->name) + " does not unscale gradients (grad_scale)");
+        if (!is_real_number(grad_scale))
+            type_error(func_, "grad_scale must be None or a real number, got " + type_name(grad_scale));
+        const double v = py::cast<double>(grad_scale);
+        if (!(v > 0) || !std::isfinite(v))
+            value_error(func_, "grad_scale must be a finite number > 0 (the loss scale the gradients are divided by), got " +
+                                   std::string(py::str(grad_scale)));
+        p.unscale = true;
+        p.grad_scale = v;
+    }
     py::sequence grads = require_list(func_, ga, grads_obj);
     const std::size_t n = slots_.size();
     if (py::len(grads) != n)
@@ -283,8 +382,13 @@ void Plan::prepare(py::object grads_obj, py::object outs_obj, Prepared& p) {
         p.keep_alive.push_back(g);
     }
     if (dtypes_changed || generation_ != runtime::isa_generation()) resolve_kernels();
-    for (Slot& s : slots_) s.param_copy = nullptr;
+    for (std::size_t i = 0; i < n; ++i) {
+        slots_[i].param_copy = copies_[i];
+        slots_[i].copy_dtype = copy_dtypes_[i];
+    }
     if (!outs_obj.is_none()) {
+        for (void* c : copies_)
+            if (c) value_error(func_, "outs cannot be given to a plan that writes copies");
         py::sequence outs = require_list(func_, "outs", outs_obj);
         if (py::len(outs) != n)
             value_error(func_, "outs has " + std::to_string(py::len(outs)) + " arrays but params has " + std::to_string(n));
@@ -321,6 +425,11 @@ void Plan::execute(const Prepared&, long long step_number) {
     const std::size_t nf = op.fields.size();
     for (std::size_t g = 0; g < num_groups_; ++g)
         op.build(values_.data() + g * nf, step_number, hypers_.get() + g * hyper_stride_);
+    for (StepCommon& c : common_) {
+        c.step = std::uint64_t(step_number);
+        c.seed = seed;
+        c.stochastic = stochastic;
+    }
     g_update_calls.fetch_add(1, std::memory_order_relaxed);
     const UpdateFn* fns = kernels_.data();
     runtime::for_each_slot_range(slots_.data(), slots_.size(),
@@ -370,15 +479,69 @@ struct BusyGuard {
 };
 }  // namespace
 
-bool Plan::step(py::object grads, py::object outs) {
+bool Plan::norm_pass(bool check_all, std::ptrdiff_t* first_bad) {
+    // the blocks, in (tensor, block) order, of the tensors whose gradients are summed
+    struct Block {
+        std::uint32_t slot;
+        std::size_t begin, end;
+    };
+    std::vector<Block> blocks;
+    std::vector<SumSqFn> fns(slots_.size(), nullptr);
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        const Slot& s = slots_[i];
+        if (!check_all && std::isnan(max_norm_[group_[i]])) continue;
+        const KernelEntry* e = runtime::find_kernel("grad_sumsq", same_dtypes(s.grad_dtype));
+        fns[i] = e ? e->sumsq : nullptr;
+        for (std::size_t b = 0; b < s.n; b += kNormBlock) blocks.push_back({std::uint32_t(i), b, std::min(s.n, b + kNormBlock)});
+    }
+    std::vector<double> sums(blocks.size(), 0.0);
+    const Slot* slots = slots_.data();
+    runtime::parallel_items(blocks.size(), kNormBlock, [&](std::size_t b, std::size_t e) {
+        for (std::size_t k = b; k < e; ++k) {
+            const Block& blk = blocks[k];
+            const Slot& s = slots[blk.slot];
+            sums[k] = fns[blk.slot](s.grad, blk.begin, blk.end, s.common);
+        }
+    });
+    // block sums combined in block order, per group (SPEC 12)
+    std::vector<double> totals(num_groups_, 0.0);
+    bool finite = true;
+    for (std::size_t k = 0; k < blocks.size(); ++k) {
+        totals[group_[blocks[k].slot]] += sums[k];
+        if (finite && !std::isfinite(sums[k])) {
+            finite = false;
+            *first_bad = std::ptrdiff_t(blocks[k].slot);
+        }
+    }
+    for (std::size_t g = 0; g < num_groups_; ++g) {
+        if (std::isnan(max_norm_[g])) continue;
+        const double norm = std::sqrt(totals[g]);
+        double coef = max_norm_[g] / (norm + 1e-6);  // clip_grad_norm_'s max_norm / (norm + 1e-6), at most 1
+        if (coef > 1.0) coef = 1.0;                  // (NaN stays NaN, as torch's clamp keeps it)
+        common_[g].clip = coef;
+        common_[g].clip_on = true;
+        norms_[g] = norm;
+        has_norm_[g] = 1;
+    }
+    return finite;
+}
+
+bool Plan::step(py::object grads, py::object outs, py::object grad_scale) {
     BusyGuard busy(busy_, func_);
     Prepared p;
-    prepare(grads, outs, p);
+    prepare(grads, outs, grad_scale, p);
     std::ptrdiff_t bad = -1;
     bool finite = true;
     {
         ReleasedGIL nogil;
-        if (nonfinite != NonFinite::kPropagate) finite = grads_finite(slots_, &bad);
+        for (StepCommon& c : common_) {
+            c.unscale = p.unscale;
+            c.grad_scale = p.grad_scale;
+            c.clip_on = false;
+        }
+        const bool check = nonfinite != NonFinite::kPropagate;
+        if (any_clip() || (check && p.unscale)) finite = norm_pass(check, &bad);
+        else if (check) finite = grads_finite(slots_, &bad);
         if (finite) execute(p, t + 1);
     }
     if (!finite) {
@@ -392,21 +555,37 @@ bool Plan::step(py::object grads, py::object outs) {
     return true;
 }
 
-void Plan::run(py::object grads, long long step_number, py::object outs) {
+py::object Plan::run(py::object grads, long long step_number, py::object outs, py::object grad_scale) {
     BusyGuard busy(busy_, func_);
     Prepared p;
-    prepare(grads, outs, p);
-    ReleasedGIL nogil;
-    execute(p, step_number);
+    prepare(grads, outs, grad_scale, p);
+    {
+        ReleasedGIL nogil;
+        for (StepCommon& c : common_) {
+            c.unscale = p.unscale;
+            c.grad_scale = p.grad_scale;
+            c.clip_on = false;
+        }
+        std::ptrdiff_t bad = -1;
+        if (any_clip()) norm_pass(false, &bad);
+        execute(p, step_number);
+    }
+    if (num_groups_ && has_norm_[0]) return py::float_(norms_[0]);
+    return py::none();
 }
 
 namespace {
 
-void update(const std::string& func, const std::string& op, py::object params, py::object grads, py::object states,
-            py::object values, Count step, py::object labels, py::object outs, std::pair<std::string, std::string> args) {
-    Plan plan(func, op, params, states, py::none(), 1, labels, args.first, args.second);
+py::object update(const std::string& func, const std::string& op, py::object params, py::object grads, py::object states,
+                  py::object values, Count step, py::object labels, py::object outs,
+                  std::pair<std::string, std::string> args, py::object copies, py::object grad_scale,
+                  py::object max_grad_norm, Flag stochastic, std::uint64_t seed) {
+    Plan plan(func, op, params, states, py::none(), 1, labels, args.first, args.second, copies);
     plan.set_hyper(0, values);
-    plan.run(grads, step, outs);
+    plan.set_clip(0, max_grad_norm);
+    plan.stochastic = stochastic;
+    plan.seed = seed;
+    return plan.run(grads, step, outs, grad_scale);
 }
 
 }  // namespace
@@ -417,13 +596,26 @@ SIMDOPTIM_BINDING(plan) {
                      "Private: the prepared step of an optimizer (simdoptim's optimizer classes build one). "
                      "Binds parameters and state once; step(grads) checks only the gradients.")
         .def(py::init<std::string, const std::string&, py::object, py::object, py::object, std::size_t, py::object,
-                      std::string, std::string>(),
+                      std::string, std::string, py::object>(),
              "func"_a, "op"_a, "params"_a, "states"_a, "groups"_a = py::none(), "num_groups"_a = 1,
-             "labels"_a = py::none(), "params_arg"_a = "params", "grads_arg"_a = "grads")
+             "labels"_a = py::none(), "params_arg"_a = "params", "grads_arg"_a = "grads", "copies"_a = py::none())
         .def("set_hyper", &Plan::set_hyper, "group"_a, "values"_a)
-        .def("step", &Plan::step, "grads"_a, "outs"_a = py::none())
-        .def("run", [](Plan& p, py::object grads, Count step, py::object outs) { p.run(grads, step, outs); }, "grads"_a,
-             py::kw_only(), "step"_a, "outs"_a = py::none())
+        .def("set_clip", &Plan::set_clip, "group"_a, "max_norm"_a,
+             "Clipping of a group by the global norm of its gradients: None (off) or max_norm >= 0.")
+        .def("step", &Plan::step, "grads"_a, "outs"_a = py::none(), "grad_scale"_a = py::none())
+        .def("run", [](Plan& p, py::object grads, Count step, py::object outs, py::object grad_scale) {
+                 return p.run(grads, step, outs, grad_scale);
+             }, "grads"_a, py::kw_only(), "step"_a, "outs"_a = py::none(), "grad_scale"_a = py::none())
+        .def_property_readonly("grad_norms", &Plan::grad_norms,
+                               "Per group: the norm of its unscaled gradients at the last step that measured it, or None.")
+        .def_property(
+            "rounding", [](const Plan& p) { return std::string(p.stochastic ? "stochastic" : "nearest"); },
+            [](Plan& p, const std::string& r) {
+                if (r != "nearest" && r != "stochastic")
+                    throw py::value_error("rounding must be 'nearest' or 'stochastic', got '" + r + "'");
+                p.stochastic = r == "stochastic";
+            })
+        .def_readwrite("seed", &Plan::seed)
         .def_readwrite("t", &Plan::t)
         .def_readwrite("skipped_steps", &Plan::skipped)
         .def_property(
@@ -435,8 +627,10 @@ SIMDOPTIM_BINDING(plan) {
         .def("__len__", &Plan::size);
     m.def("update", &update, "func"_a, "op"_a, "params"_a, "grads"_a, "states"_a, "values"_a, py::kw_only(), "step"_a,
           "labels"_a = py::none(), "outs"_a = py::none(),
-          "arg_names"_a = std::make_pair(std::string("params"), std::string("grads")),
-          "Private: one update of every tensor (the functional API): Plan(...).set_hyper(0, values); run(grads, step).");
+          "arg_names"_a = std::make_pair(std::string("params"), std::string("grads")), "copies"_a = py::none(),
+          "grad_scale"_a = py::none(), "max_grad_norm"_a = py::none(), "stochastic"_a = false, "seed"_a = 0,
+          "Private: one update of every tensor (the functional API): Plan(...).set_hyper(0, values); run(grads, step). "
+          "Returns the gradients' norm when max_grad_norm is given, else None.");
     m.def("ops", [] {
         py::dict d;
         for (const auto& kv : ops()) {

@@ -18,6 +18,11 @@ struct AdamHyper {
     double bias_correction2;  // 1 - beta2^t
     bool decoupled;
     bool amsgrad;
+    // PyTorch's operation order (SPEC 8, reference.adam_pytorch_update): m as a lerp, the
+    // bias corrections folded into two float64 scalars, one division per element
+    bool pytorch_order;
+    double step_size;     // lr / (1 - beta1^t)
+    double inv_bc2_sqrt;  // 1 / sqrt(1 - beta2^t)
 };
 
 }  // namespace simdoptim

@@ -32,6 +32,21 @@ enum DType : std::uint8_t { kFloat32 = 0, kFloat64 = 1, kBFloat16 = 2, kFloat16 
 
 constexpr std::size_t dtype_size(DType d) { return d == kFloat64 ? 8 : (d == kFloat32 ? 4 : 2); }
 
+// What every update kernel applies in a step besides its algorithm, per parameter group
+// (SPEC sections 11 and 12): the gradient is unscaled and clipped first, g := g / grad_scale
+// (when unscale), then g := g * clip (when clip_on), both in the compute type; stores to
+// float16/bfloat16 round to nearest even, or stochastically (lowp.h) with random bits keyed
+// by (seed, step, Slot::index, element).
+struct StepCommon {
+    double grad_scale = 1.0;
+    double clip = 1.0;
+    std::uint64_t seed = 0;
+    std::uint64_t step = 0;
+    bool unscale = false;
+    bool clip_on = false;
+    bool stochastic = false;
+};
+
 // The buffers of one tensor of a step. Every pointer addresses n elements in the same
 // memory order. param is updated in place (with master weights it is the float32 master);
 // param_copy, when not null, receives the updated parameter rounded to copy_dtype in the
@@ -49,6 +64,7 @@ struct Slot {
     DType copy_dtype = kNoDType;
     std::uint32_t index = 0;      // the tensor's position in the call (keys per-tensor random streams)
     const void* hyper = nullptr;  // the algorithm's Hyper struct for this tensor's group
+    const StepCommon* common = nullptr;  // the group's StepCommon of this step (null: all off)
 };
 
 // The dtypes an update kernel is instantiated for.
@@ -91,6 +107,11 @@ constexpr std::size_t kGatherBlock = 4096;
 // scratch buffer of length * kGatherTileBytes bytes (one per thread), see take.cpp.
 constexpr std::size_t kGatherTileBytes = 64;
 
+// The global gradient norm (SPEC 12) is summed in blocks of this many elements of each
+// tensor; block sums are combined in (tensor, block) order, so the sum does not depend on
+// the thread split.
+constexpr std::size_t kNormBlock = 2048;
+
 // The kinds of entry point a kernel source can register.
 using UpdateFn = void (*)(const Slot&, std::size_t begin, std::size_t end);
 // true when data[begin, end) holds no NaN or infinity
@@ -104,6 +125,10 @@ using IndexBoundsFn = void (*)(const void* indices, std::size_t begin, std::size
 using GatherFn = void (*)(const Gather&, std::size_t begin, std::size_t end);
 // blocks [begin, end) of rows through a scratch tile of length * kGatherTileBytes bytes
 using GatherTiledFn = void (*)(const Gather&, std::size_t begin, std::size_t end, void* scratch);
+// sum over the elements [begin, end) of one block (begin a multiple of kNormBlock, end at
+// most kNormBlock further) of (g / grad_scale)^2 in float64, in the order of
+// reference.grad_norm; c may be null (no unscaling)
+using SumSqFn = double (*)(const void* grad, std::size_t begin, std::size_t end, const StepCommon* c);
 
 // One registered entry point: a name, the dtypes (update kernels) or a variant number
 // (the unit size of a gather, the index width of index_bounds), and one function.
@@ -117,25 +142,29 @@ struct KernelEntry {
     IndexBoundsFn index_bounds;
     GatherFn gather;
     GatherTiledFn gather_tiled;
+    SumSqFn sumsq;
 };
 
 constexpr KernelEntry update_kernel(const char* name, DTypes d, UpdateFn f) {
-    return {name, d, 0, f, nullptr, nullptr, nullptr, nullptr, nullptr};
+    return {name, d, 0, f, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 }
 constexpr KernelEntry finite_kernel(const char* name, DType d, FiniteFn f) {
-    return {name, same_dtypes(d), 0, nullptr, f, nullptr, nullptr, nullptr, nullptr};
+    return {name, same_dtypes(d), 0, nullptr, f, nullptr, nullptr, nullptr, nullptr, nullptr};
 }
 constexpr KernelEntry ewma_kernel(const char* name, DType d, EWMAScanFn f) {
-    return {name, same_dtypes(d), 0, nullptr, nullptr, f, nullptr, nullptr, nullptr};
+    return {name, same_dtypes(d), 0, nullptr, nullptr, f, nullptr, nullptr, nullptr, nullptr};
 }
 constexpr KernelEntry index_bounds_kernel(const char* name, int index_bytes, IndexBoundsFn f) {
-    return {name, DTypes{}, index_bytes, nullptr, nullptr, nullptr, f, nullptr, nullptr};
+    return {name, DTypes{}, index_bytes, nullptr, nullptr, nullptr, f, nullptr, nullptr, nullptr};
 }
 constexpr KernelEntry gather_kernel(const char* name, int unit, GatherFn f) {
-    return {name, DTypes{}, unit, nullptr, nullptr, nullptr, nullptr, f, nullptr};
+    return {name, DTypes{}, unit, nullptr, nullptr, nullptr, nullptr, f, nullptr, nullptr};
 }
 constexpr KernelEntry gather_tiled_kernel(const char* name, int unit, GatherTiledFn f) {
-    return {name, DTypes{}, unit, nullptr, nullptr, nullptr, nullptr, nullptr, f};
+    return {name, DTypes{}, unit, nullptr, nullptr, nullptr, nullptr, nullptr, f, nullptr};
+}
+constexpr KernelEntry sumsq_kernel(const char* name, DType d, SumSqFn f) {
+    return {name, same_dtypes(d), 0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, f};
 }
 
 // Adds a table of entries to the registry of the named ISA. Defined in runtime/dispatch.cpp,

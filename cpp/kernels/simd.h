@@ -13,6 +13,10 @@
 // Scalar<T> is the one-lane type. Kernels run their tail through it: the same expression
 // template on one element, so the result never depends on where a vector or thread
 // boundary falls.
+//
+// VecU32 / ScalarU32 are 32-bit integer vectors with the lanes of VecF32 / Scalar<float>,
+// for the bit manipulations of the float16/bfloat16 conversions and the random bits of
+// stochastic rounding (lowp.h); only exact integer operations.
 #pragma once
 
 #include <cstddef>
@@ -57,6 +61,51 @@ struct Scalar {
    private:
     static float sqrt_one(float x) { return __builtin_sqrtf(x); }
     static double sqrt_one(double x) { return __builtin_sqrt(x); }
+};
+
+// One 32-bit integer lane: the companion of Scalar<float> for the bit manipulations of the
+// float16/bfloat16 conversions (lowp.h). Mask is the result of a comparison.
+struct ScalarU32 {
+    static constexpr std::size_t lanes = 1;
+    using Mask = bool;
+    std::uint32_t v;
+    static ScalarU32 set1(std::uint32_t x) { return {x}; }
+    static ScalarU32 load(const std::uint32_t* p) { return {*p}; }
+    void store(std::uint32_t* p) const { *p = v; }
+    static ScalarU32 load_u16(const std::uint16_t* p) { return {*p}; }
+    void store_u16(std::uint16_t* p) const { *p = std::uint16_t(v); }
+    friend ScalarU32 operator+(ScalarU32 a, ScalarU32 b) { return {a.v + b.v}; }
+    friend ScalarU32 operator-(ScalarU32 a, ScalarU32 b) { return {a.v - b.v}; }
+    friend ScalarU32 operator&(ScalarU32 a, ScalarU32 b) { return {a.v & b.v}; }
+    friend ScalarU32 operator|(ScalarU32 a, ScalarU32 b) { return {a.v | b.v}; }
+    friend ScalarU32 operator^(ScalarU32 a, ScalarU32 b) { return {a.v ^ b.v}; }
+    template <int N> ScalarU32 shr() const { return {v >> N}; }
+    template <int N> ScalarU32 shl() const { return {v << N}; }
+    // a > b and a == b as signed 32-bit integers
+    friend bool gt(ScalarU32 a, ScalarU32 b) { return std::int32_t(a.v) > std::int32_t(b.v); }
+    friend bool eq(ScalarU32 a, ScalarU32 b) { return a.v == b.v; }
+    friend ScalarU32 select(bool m, ScalarU32 a, ScalarU32 b) { return m ? a : b; }
+    // (hi, lo) halves of the 64-bit products x * m, lane by lane (Philox)
+    friend void mulhilo(ScalarU32 x, std::uint32_t m, ScalarU32& hi, ScalarU32& lo) {
+        const std::uint64_t p = std::uint64_t(x.v) * m;
+        hi.v = std::uint32_t(p >> 32);
+        lo.v = std::uint32_t(p);
+    }
+    static ScalarU32 bits(Scalar<float> x) {
+        ScalarU32 r;
+        __builtin_memcpy(&r.v, &x.v, 4);
+        return r;
+    }
+    Scalar<float> as_float() const {
+        Scalar<float> r;
+        __builtin_memcpy(&r.v, &v, 4);
+        return r;
+    }
+    // truncation toward zero of a float in the int32 range
+    // (out of range or NaN: 0x80000000, as the x86 instruction gives; never undefined here)
+    static ScalarU32 trunc(Scalar<float> x) {
+        return {x.v >= -2147483648.0f && x.v < 2147483648.0f ? std::uint32_t(std::int32_t(x.v)) : 0x80000000u};
+    }
 };
 
 #if defined(SIMDOPTIM_X86)
@@ -107,6 +156,36 @@ struct VecF64 {
     }
 };
 
+struct VecU32 {
+    static constexpr std::size_t lanes = 16;
+    using Mask = __mmask16;
+    __m512i v;
+    static VecU32 set1(std::uint32_t x) { return {_mm512_set1_epi32(int(x))}; }
+    static VecU32 load(const std::uint32_t* p) { return {_mm512_loadu_si512(p)}; }
+    void store(std::uint32_t* p) const { _mm512_storeu_si512(p, v); }
+    static VecU32 load_u16(const std::uint16_t* p) { return {_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))}; }
+    void store_u16(std::uint16_t* p) const { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi32_epi16(v)); }
+    friend VecU32 operator+(VecU32 a, VecU32 b) { return {_mm512_add_epi32(a.v, b.v)}; }
+    friend VecU32 operator-(VecU32 a, VecU32 b) { return {_mm512_sub_epi32(a.v, b.v)}; }
+    friend VecU32 operator&(VecU32 a, VecU32 b) { return {_mm512_and_si512(a.v, b.v)}; }
+    friend VecU32 operator|(VecU32 a, VecU32 b) { return {_mm512_or_si512(a.v, b.v)}; }
+    friend VecU32 operator^(VecU32 a, VecU32 b) { return {_mm512_xor_si512(a.v, b.v)}; }
+    template <int N> VecU32 shr() const { return {_mm512_srli_epi32(v, N)}; }
+    template <int N> VecU32 shl() const { return {_mm512_slli_epi32(v, N)}; }
+    friend Mask gt(VecU32 a, VecU32 b) { return _mm512_cmpgt_epi32_mask(a.v, b.v); }
+    friend Mask eq(VecU32 a, VecU32 b) { return _mm512_cmpeq_epi32_mask(a.v, b.v); }
+    friend VecU32 select(Mask m, VecU32 a, VecU32 b) { return {_mm512_mask_blend_epi32(m, b.v, a.v)}; }
+    friend void mulhilo(VecU32 x, std::uint32_t m, VecU32& hi, VecU32& lo) {
+        const __m512i mv = _mm512_set1_epi32(int(m));
+        const __m512i even = _mm512_mul_epu32(x.v, mv), odd = _mm512_mul_epu32(_mm512_srli_epi64(x.v, 32), mv);
+        lo.v = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+        hi.v = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+    }
+    static VecU32 bits(VecF32 x) { return {_mm512_castps_si512(x.v)}; }
+    VecF32 as_float() const { return {_mm512_castsi512_ps(v)}; }
+    static VecU32 trunc(VecF32 x) { return {_mm512_cvttps_epi32(x.v)}; }
+};
+
 // ---------------------------------------------------------------------------------------
 #elif defined(SIMDOPTIM_TARGET_AVX2)
 struct VecF32 {
@@ -150,6 +229,40 @@ struct VecF64 {
         __m256d d = _mm256_sub_pd(a.v, a.v);
         return _mm256_movemask_pd(_mm256_cmp_pd(d, d, _CMP_UNORD_Q)) == 0;
     }
+};
+
+struct VecU32 {
+    static constexpr std::size_t lanes = 8;
+    using Mask = VecU32;
+    __m256i v;
+    static VecU32 set1(std::uint32_t x) { return {_mm256_set1_epi32(int(x))}; }
+    static VecU32 load(const std::uint32_t* p) { return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))}; }
+    void store(std::uint32_t* p) const { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+    static VecU32 load_u16(const std::uint16_t* p) { return {_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))}; }
+    void store_u16(std::uint16_t* p) const {
+        // lanes hold values < 2^16, so unsigned saturation packs them unchanged
+        const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p), packed);
+    }
+    friend VecU32 operator+(VecU32 a, VecU32 b) { return {_mm256_add_epi32(a.v, b.v)}; }
+    friend VecU32 operator-(VecU32 a, VecU32 b) { return {_mm256_sub_epi32(a.v, b.v)}; }
+    friend VecU32 operator&(VecU32 a, VecU32 b) { return {_mm256_and_si256(a.v, b.v)}; }
+    friend VecU32 operator|(VecU32 a, VecU32 b) { return {_mm256_or_si256(a.v, b.v)}; }
+    friend VecU32 operator^(VecU32 a, VecU32 b) { return {_mm256_xor_si256(a.v, b.v)}; }
+    template <int N> VecU32 shr() const { return {_mm256_srli_epi32(v, N)}; }
+    template <int N> VecU32 shl() const { return {_mm256_slli_epi32(v, N)}; }
+    friend Mask gt(VecU32 a, VecU32 b) { return {_mm256_cmpgt_epi32(a.v, b.v)}; }
+    friend Mask eq(VecU32 a, VecU32 b) { return {_mm256_cmpeq_epi32(a.v, b.v)}; }
+    friend VecU32 select(Mask m, VecU32 a, VecU32 b) { return {_mm256_blendv_epi8(b.v, a.v, m.v)}; }
+    friend void mulhilo(VecU32 x, std::uint32_t m, VecU32& hi, VecU32& lo) {
+        const __m256i mv = _mm256_set1_epi32(int(m));
+        const __m256i even = _mm256_mul_epu32(x.v, mv), odd = _mm256_mul_epu32(_mm256_srli_epi64(x.v, 32), mv);
+        lo.v = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+        hi.v = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    }
+    static VecU32 bits(VecF32 x) { return {_mm256_castps_si256(x.v)}; }
+    VecF32 as_float() const { return {_mm256_castsi256_ps(v)}; }
+    static VecU32 trunc(VecF32 x) { return {_mm256_cvttps_epi32(x.v)}; }
 };
 
 // ---------------------------------------------------------------------------------------
@@ -196,6 +309,43 @@ struct VecF64 {
         return _mm_movemask_pd(_mm_cmpunord_pd(d, d)) == 0;
     }
 };
+// SSE2 only: no blendv, no packusdw, no pmovzx (test_portable.py checks the disassembly).
+struct VecU32 {
+    static constexpr std::size_t lanes = 4;
+    using Mask = VecU32;
+    __m128i v;
+    static VecU32 set1(std::uint32_t x) { return {_mm_set1_epi32(int(x))}; }
+    static VecU32 load(const std::uint32_t* p) { return {_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))}; }
+    void store(std::uint32_t* p) const { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
+    static VecU32 load_u16(const std::uint16_t* p) {
+        return {_mm_unpacklo_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), _mm_setzero_si128())};
+    }
+    void store_u16(std::uint16_t* p) const {
+        // sign-extend the low 16 bits so that signed saturation packs them unchanged
+        const __m128i s = _mm_srai_epi32(_mm_slli_epi32(v, 16), 16);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi32(s, s));
+    }
+    friend VecU32 operator+(VecU32 a, VecU32 b) { return {_mm_add_epi32(a.v, b.v)}; }
+    friend VecU32 operator-(VecU32 a, VecU32 b) { return {_mm_sub_epi32(a.v, b.v)}; }
+    friend VecU32 operator&(VecU32 a, VecU32 b) { return {_mm_and_si128(a.v, b.v)}; }
+    friend VecU32 operator|(VecU32 a, VecU32 b) { return {_mm_or_si128(a.v, b.v)}; }
+    friend VecU32 operator^(VecU32 a, VecU32 b) { return {_mm_xor_si128(a.v, b.v)}; }
+    template <int N> VecU32 shr() const { return {_mm_srli_epi32(v, N)}; }
+    template <int N> VecU32 shl() const { return {_mm_slli_epi32(v, N)}; }
+    friend Mask gt(VecU32 a, VecU32 b) { return {_mm_cmpgt_epi32(a.v, b.v)}; }
+    friend Mask eq(VecU32 a, VecU32 b) { return {_mm_cmpeq_epi32(a.v, b.v)}; }
+    friend VecU32 select(Mask m, VecU32 a, VecU32 b) { return {_mm_or_si128(_mm_and_si128(m.v, a.v), _mm_andnot_si128(m.v, b.v))}; }
+    friend void mulhilo(VecU32 x, std::uint32_t m, VecU32& hi, VecU32& lo) {
+        const __m128i mv = _mm_set1_epi32(int(m));
+        const __m128i even = _mm_mul_epu32(x.v, mv), odd = _mm_mul_epu32(_mm_srli_epi64(x.v, 32), mv);
+        const __m128i low32 = _mm_set1_epi64x(0xFFFFFFFFll);
+        lo.v = _mm_or_si128(_mm_and_si128(even, low32), _mm_slli_epi64(odd, 32));
+        hi.v = _mm_or_si128(_mm_srli_epi64(even, 32), _mm_andnot_si128(low32, odd));
+    }
+    static VecU32 bits(VecF32 x) { return {_mm_castps_si128(x.v)}; }
+    VecF32 as_float() const { return {_mm_castsi128_ps(v)}; }
+    static VecU32 trunc(VecF32 x) { return {_mm_cvttps_epi32(x.v)}; }
+};
 #endif
 
 template <class T> struct VecOf;
@@ -210,6 +360,13 @@ template <class T> struct VecOf { using type = Scalar<T>; };
 
 template <class T>
 using Vec = typename VecOf<T>::type;
+
+// The 32-bit integer vector with the lanes of a float vector type (lowp.h).
+template <class V> struct U32Of;
+template <> struct U32Of<Scalar<float>> { using type = ScalarU32; };
+#if defined(SIMDOPTIM_X86)
+template <> struct U32Of<VecF32> { using type = VecU32; };
+#endif
 
 // Runs body(V, i) over [begin, end): full vectors first, then the tail one element at a
 // time through Scalar<T>, i.e. through the same expression.
