@@ -501,10 +501,10 @@ def check_hyper(func, cls, hp, params):
     """The checks of a functional update's hyper-parameters, shared by both backends: each
     value with the class's check (``lr`` a number here, not a schedule), then the checks that
     need several of them or the parameters' dtypes. Returns the values as the class stores them."""
-    out = {}
-    for k, v in hp.items():
-        out[k] = _check_real(func, k, v) if k == "lr" else cls.hyper[k](func, k, v)
-    dtypes = {p.dtype for p in params if isinstance(p, np.ndarray) and p.dtype.kind == "f"} if isinstance(
-        params, (list, tuple)) else set()
-    cls.check_group(func, out, dtypes)
+    checks = cls.hyper
+    out = {k: (_check_real(func, k, v) if k == "lr" else checks[k](func, k, v)) for k, v in hp.items()}
+    if cls.check_group.__func__ is not Optimizer.check_group.__func__:
+        dtypes = {p.dtype for p in params if isinstance(p, np.ndarray) and p.dtype.kind == "f"} if isinstance(
+            params, (list, tuple)) else set()
+        cls.check_group(func, out, dtypes)
     return out

@@ -55,6 +55,8 @@ def check_finite_nonnegative(func, name, x):
 
 def check_flag(func, name, x):
     """A bool or numpy.bool_, as the bindings' Flag accepts: a truthy "no" must not mean True."""
+    if x is True or x is False:
+        return x
     if not isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{func}: {name} must be a bool (True or False), got {type(x).__name__}")
     return bool(x)
@@ -68,6 +70,8 @@ def check_step(func, step):
 
 
 def _require_number(func, name, x):
+    if type(x) is float or type(x) is int:  # the common case, without the ABC check
+        return
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{func}: {name} must be a real number, got {type(x).__name__}")
 
@@ -200,6 +204,10 @@ def _check_no_overlap(func, spans, names):
 # ---------------------------------------------------------------------------------------
 # Scalars that must stay positive in the arithmetic's precision.
 
+#: a float64 at or below this rounds to 0 in float32 (half the smallest subnormal, 2**-150)
+_F32_ZERO_BELOW = 2.0 ** -150
+
+
 def compute_dtype(dtype):
     """The type the kernels compute in for parameters of this dtype: float64 stays float64,
     everything else (float32, float16, bfloat16) is computed in float32."""
@@ -210,6 +218,8 @@ def check_denominator_guard(func, hp, dtypes, names=("eps", "eps_root")):
     """The update divides by ``sqrt(... + eps_root) + eps``: at least one of the guards must
     be > 0 *after* the cast to the compute type of every parameter dtype in ``dtypes``, or
     a zero gradient gives 0/0 = NaN. (``eps=1e-46`` is 0 in float32.)"""
+    if any(hp.get(n, 0.0) > _F32_ZERO_BELOW for n in names):
+        return  # positive in float32, hence in every compute type
     for dt in sorted({compute_dtype(d) for d in dtypes}, key=str):
         values = {n: hp[n] for n in names if n in hp}
         if any(dt.type(v) > 0 for v in values.values()):

@@ -225,6 +225,8 @@ class ParamGroup(dict):
             value = self._owner._check_group_change(self._index, key, value)
         super().__setitem__(key, value)
         self._version += 1
+        if self._owner is not None:
+            self._owner._needs_sync = True
 
     def update(self, *args, **kwargs):
         for k, v in dict(*args, **kwargs).items():
@@ -440,8 +442,7 @@ class Optimizer:
         self._rebuild_after = False
         self._synced = [-1] * len(self.param_groups)
         self._lr_values = [None] * len(self.param_groups)
-        for g in range(len(self.param_groups)):
-            self._sync(g)
+        self._sync_all()
 
     # -- hyper-parameters --------------------------------------------------------------------
     def _evaluated(self, hp, t, epoch):
@@ -472,18 +473,25 @@ class Optimizer:
             for i, k in missing:
                 self._state[self.states[k]][i] = self._new_state(self._params[i], hp, k)
             self._rebuild_after = True
+        self._needs_sync = True
         return value
 
-    def _sync(self, g):
-        """Hands group g's hyper-parameters to the plan (after a change, or each step for a
-        scheduled lr)."""
-        group = self.param_groups[g]
-        hp = self._evaluated(group, self._plan.t, self.epoch)
-        values = self.values(hp)
-        if group._version != self._synced[g] or values != self._lr_values[g]:
-            self._plan.set_hyper(g, values)
-            self._lr_values[g] = values
-            self._synced[g] = group._version
+    def _sync_all(self):
+        """Hands the groups' hyper-parameters to the plan: after a change, and before every
+        step while a group's lr is a schedule (its value moves with the step or epoch)."""
+        if self._rebuild_after:
+            self._build_plan()  # calls back here
+            return
+        scheduled = False
+        for g, group in enumerate(self.param_groups):
+            hp = self._evaluated(group, self._plan.t, self.epoch)
+            scheduled = scheduled or hp is not group
+            values = self.values(hp)
+            if group._version != self._synced[g] or values != self._lr_values[g]:
+                self._plan.set_hyper(g, values)
+                self._lr_values[g] = values
+                self._synced[g] = group._version
+        self._needs_sync = scheduled
 
     def _group_attr(self, name):
         values = [g[name] for g in self.param_groups]
@@ -627,11 +635,10 @@ class Optimizer:
         A step is all or nothing: it raises before anything is written (TypeError/ValueError
         for a bad gradient, naming it), or it updates every tensor and the counts together;
         a KeyboardInterrupt arriving during the step is raised after it, never half-way."""
-        g = self._grads_list(grads)
-        if self._rebuild_after:
-            self._build_plan()
-        for i in range(len(self.param_groups)):
-            self._sync(i)
+        g = grads if type(grads) is list and self._kind == "list" and len(grads) == len(self._params) \
+            else self._grads_list(grads)
+        if self._needs_sync:
+            self._sync_all()
         return self._plan.step(g, None)
 
     # -- checkpoints -------------------------------------------------------------------------
@@ -760,6 +767,7 @@ class Optimizer:
         for g, hp in enumerate(staged_hp):
             dict.update(self.param_groups[g], hp)
             self.param_groups[g]._version += 1
+        self._needs_sync = True
         self.epoch = epoch
         self._plan.t, self._plan.skipped_steps = step, skipped
 
