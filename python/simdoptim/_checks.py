@@ -164,8 +164,19 @@ def check_outs(func, params, grads, outs, keys, written):
     _check_no_overlap(func, spans, keys)
 
 
+def check_names(func, names, params):
+    """``names`` of a functional update: None, or a list/tuple with one key per parameter."""
+    if names is not None:
+        if not isinstance(names, (list, tuple)):
+            raise TypeError(f"{func}: names must be None or a list of the parameters' names, got {type(names).__name__}")
+        if isinstance(params, (list, tuple)) and len(names) != len(params):
+            raise ValueError(f"{func}: names has {len(names)} entries but params has {len(params)}")
+    return names
+
+
 def collect(func, params, grads, states=(), names=None, grads_name="grads", params_name="params"):
     """The checks of a functional update: params, grads and state lists together."""
+    check_names(func, names, params)
     require_list(func, params_name, params)
     require_list(func, grads_name, grads)
     n = len(params)
@@ -176,8 +187,6 @@ def collect(func, params, grads, states=(), names=None, grads_name="grads", para
             require_list(func, st_name, items)
             if len(items) != n:
                 raise ValueError(f"{func}: {st_name} has {len(items)} arrays but {params_name} has {n}")
-    if names is not None and len(names) != n:
-        raise ValueError(f"{func}: names has {len(names)} entries but params has {n}")
     written = check_buffers(func, params, states, names, params_name)
     check_grads(func, params, grads, names, written, grads_name, params_name)
 

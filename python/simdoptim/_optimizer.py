@@ -442,7 +442,7 @@ class Optimizer:
         self._rebuild_after = False
         self._synced = [-1] * len(self.param_groups)
         self._lr_values = [None] * len(self.param_groups)
-        self._sync_all()
+        self._sync_all(evaluate=False)
 
     # -- hyper-parameters --------------------------------------------------------------------
     def _evaluated(self, hp, t, epoch):
@@ -476,14 +476,20 @@ class Optimizer:
         self._needs_sync = True
         return value
 
-    def _sync_all(self):
+    def _sync_all(self, evaluate=True):
         """Hands the groups' hyper-parameters to the plan: after a change, and before every
-        step while a group's lr is a schedule (its value moves with the step or epoch)."""
+        step while a group's lr is a schedule (its value moves with the step or epoch). A
+        schedule is first called by the first step (``evaluate=False`` at construction)."""
         if self._rebuild_after:
             self._build_plan()  # calls back here
             return
         scheduled = False
         for g, group in enumerate(self.param_groups):
+            if not evaluate and callable(group.get("lr")):
+                self._plan.set_hyper(g, self.values({**group, "lr": 0.0}))
+                self._synced[g] = -1
+                scheduled = True
+                continue
             hp = self._evaluated(group, self._plan.t, self.epoch)
             scheduled = scheduled or hp is not group
             values = self.values(hp)

@@ -22,15 +22,6 @@ __all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema
 Arrays = Sequence[np.ndarray]
 
 
-def _names(func, names, params):
-    if names is not None:
-        if not isinstance(names, (list, tuple)):
-            raise TypeError(f"{func}: names must be None or a list of the parameters' names, got {type(names).__name__}")
-        if isinstance(params, (list, tuple)) and len(names) != len(params):
-            raise ValueError(f"{func}: names has {len(names)} entries but params has {len(params)}")
-    return names
-
-
 def gd_update(params: Arrays, grads: Arrays, *, lr: float, weight_decay: float = 0.0,
               names: Sequence[str] | None = None) -> None:
     r"""Mini-batch gradient descent, in place: :math:`w \leftarrow w - \alpha\,(g + \lambda w)`.
@@ -54,7 +45,7 @@ def gd_update(params: Arrays, grads: Arrays, *, lr: float, weight_decay: float =
     func = "gd_update"
     hp = _algorithms.check_hyper(func, _algorithms.GD, {"lr": lr, "weight_decay": weight_decay}, params)
     _core.update(func, "gd", params, grads, None, _algorithms.GD.values(hp), step=1,
-                 labels=_names(func, names, params))
+                 labels=_checks.check_names(func, names, params))
 
 
 def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: float, beta: float = 0.9,
@@ -81,7 +72,7 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
     hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form,
                                                              "nesterov": nesterov, "weight_decay": weight_decay}, params)
     _core.update(func, "momentum", params, grads, [velocities], _algorithms.Momentum.values(hp), step=1,
-                 labels=_names(func, names, params))
+                 labels=_checks.check_names(func, names, params))
 
 
 def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: float, beta2: float = 0.99,
@@ -115,7 +106,7 @@ def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: fl
         raise ValueError(f"{func}: momentum_buffers is required when momentum > 0")
     states = [square_avgs, grad_avgs, momentum_buffers if hp["momentum"] != 0.0 else None]
     _core.update(func, "rmsprop", params, grads, states, _algorithms.RMSprop.values(hp), step=1,
-                 labels=_names(func, names, params))
+                 labels=_checks.check_names(func, names, params))
 
 
 def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int, lr: float = 0.001,
@@ -146,7 +137,7 @@ def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Ar
         "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
         "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None}, params)
     _core.update(func, "adam", params, grads, [exp_avgs, exp_avg_sqs, max_exp_avg_sqs],
-                 _algorithms.Adam.values(hp), step=step, labels=_names(func, names, params))
+                 _algorithms.Adam.values(hp), step=step, labels=_checks.check_names(func, names, params))
 
 
 def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias_correction: bool = False,
@@ -169,7 +160,7 @@ def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias
     if hp["bias_correction"] and outs is None:
         raise ValueError(f"{func}: bias_correction=True needs outs to write the corrected averages into")
     _core.update(func, "ema", averages, values, None, _algorithms.EMA.values(hp), step=step,
-                 labels=_names(func, names, averages), outs=outs, arg_names=("averages", "values"))
+                 labels=_checks.check_names(func, names, averages), outs=outs, arg_names=("averages", "values"))
 
 
 def ewma(series, beta: float, bias_correction: bool = True, axis: int = -1) -> np.ndarray:
