@@ -71,3 +71,31 @@ def test_backends_are_one_class_per_algorithm():
         assert fast.__mro__[1] is base and ref.__mro__[1] is base
         assert fast.__dict__.keys() <= {"backend", "__module__", "__doc__", "__qualname__"}
         assert fast.__doc__ and "Args" in fast.__doc__
+
+
+@pytest.mark.parametrize("name", ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update"])
+def test_prepared_calls_equal_the_functions(name):
+    """functional.prepare binds the arrays once; its calls give the function's bits (and the
+    reference's prepare, the reference function's)."""
+    rng = np.random.default_rng(4)
+    p0 = [rng.standard_normal(n).astype(np.float32) for n in (5, 17)]
+    n_state = {"gd_update": 0, "momentum_update": 1, "rmsprop_update": 1, "adam_update": 2, "ema_update": 0}[name]
+    kw = {"ema_update": {"beta": 0.9, "bias_correction": True}}.get(name, {"lr": 0.01})
+    results = []
+    for mod, prepared in ((simdoptim.functional, True), (simdoptim.functional, False), (reference, True)):
+        p = [a.copy() for a in p0]
+        st = [[np.zeros_like(a) for a in p] for _ in range(n_state)]
+        outs = [np.empty_like(a) for a in p] if name == "ema_update" else None
+        run = mod.prepare(getattr(mod, name), p, *st, **kw) if prepared else None
+        rng = np.random.default_rng(5)
+        for t in range(1, 6):
+            g = [rng.standard_normal(a.shape).astype(np.float32) for a in p]
+            if run is not None:
+                run(g, t, outs) if outs is not None else run(g, t)
+            else:
+                extra = {"step": t} if name in ("adam_update", "ema_update") else {}
+                if outs is not None:
+                    extra["outs"] = outs
+                getattr(mod, name)(p, g, *st, **kw, **extra)
+        results.append([a.tobytes() for a in p + (outs or [])])
+    assert results[0] == results[1] == results[2]

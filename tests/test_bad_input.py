@@ -258,6 +258,11 @@ CASES = [
     Case("group lr a string", lambda B: opt_call(B, lambda o: o.param_groups[0].__setitem__("lr", "0.1")), TypeError,
          "lr"),
     Case("load_state_dict of a list", lambda B: opt_call(B, lambda o: o.load_state_dict([1, 2])), TypeError, "state"),
+    Case("prepare of another function", lambda B: Call(lambda: B.prepare(np.add, [f32(3)]), []), TypeError, "update"),
+    Case("prepare lr < 0", lambda B: Call(lambda: B.prepare(B.gd_update, [f32(3)], lr=-1.0)([f32(3)]), []),
+         ValueError, "lr"),
+    Case("prepared call grad shape differs", lambda B: (lambda p: Call(
+        lambda: B.prepare(B.gd_update, p, lr=0.1)([f32(4)]), p))([f32(3)]), ValueError, "grads[0]"),
     # ---- hyper-parameters that vanish in the parameters' dtype (eps = 1e-46 is 0 in float32)
     Case("adam_update eps 0 in float32", lambda B: adam_update_call(B, eps=1e-46), ValueError, "eps"),
     Case("adam_update eps and eps_root 0", lambda B: adam_update_call(B, eps=0.0), ValueError, "eps"),

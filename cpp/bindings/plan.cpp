@@ -421,7 +421,10 @@ SIMDOPTIM_BINDING(plan) {
         .def("set_hyper", &Plan::set_hyper, "group"_a, "values"_a)
         .def("step", &Plan::step, "grads"_a, "outs"_a = py::none())
         .def("run", [](Plan& p, py::object grads, Count step, py::object outs) { p.run(grads, step, outs); }, "grads"_a,
-             py::kw_only(), "step"_a, "outs"_a = py::none())
+             "step"_a, "outs"_a = py::none())
+        .def("__call__", [](Plan& p, py::object grads, Count step, py::object outs) { p.run(grads, step, outs); },
+             "grads"_a, "step"_a = 1, "outs"_a = py::none(),
+             "run(grads, step=1, outs=None): the bound update with these gradients (functional.prepare).")
         .def_readwrite("t", &Plan::t)
         .def_readwrite("skipped_steps", &Plan::skipped)
         .def_property(

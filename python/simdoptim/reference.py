@@ -29,7 +29,7 @@ from ._optimizer import Backend, PythonPlan
 from ._optimizer import bias_correction as _bias_correction
 
 __all__ = [
-    "gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
+    "prepare", "gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
     "GD", "Momentum", "RMSprop", "Adam", "EMA", "take", "MiniBatches",
 ]
 
@@ -236,6 +236,32 @@ def all_finite(arrays):
         if not isinstance(a, np.ndarray) or a.dtype not in _checks.FLOAT_DTYPES:
             raise TypeError(f"all_finite: arrays[{i}] must be a float32 or float64 numpy.ndarray")
     return all(bool(np.isfinite(a).all()) for a in arrays)
+
+
+def prepare(update, params, *state, **options):
+    """``update`` with its arrays and hyper-parameters bound: a callable ``run(grads, step=1,
+    outs=None)`` that calls ``update(params, grads, *state, step=step, outs=outs, **options)``
+    (``step`` only for Adam and the EMA, ``outs`` only for the EMA). The same interface as
+    :func:`simdoptim.functional.prepare`, whose calls it specifies; this one checks the
+    arguments at every call.
+
+    Raises: TypeError when ``update`` is not one of this module's updates.
+    """
+    if update not in _PREPARABLE:
+        raise TypeError(f"prepare: update must be one of {', '.join(f.__name__ for f in _PREPARABLE)} of "
+                        f"simdoptim.reference, got {update!r}")
+    stepped = update in (adam_update, ema_update)
+
+    def run(grads, step=1, outs=None):
+        extra = {"step": step} if stepped else {}
+        if outs is not None or update is ema_update:
+            extra["outs"] = outs
+        update(params, grads, *state, **options, **extra)
+
+    return run
+
+
+_PREPARABLE = (gd_update, momentum_update, rmsprop_update, adam_update, ema_update)
 
 
 # ---------------------------------------------------------------------------------------
