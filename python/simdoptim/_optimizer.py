@@ -317,25 +317,25 @@ def _named_arrays(cls, where, d):
 # ---------------------------------------------------------------------------------------
 # The optimizer.
 
-class Optimizer:
-    """Base of every optimizer class. A subclass names its algorithm (``algorithm``, the
-    kernel ``op``), its hyper-parameters (``hyper``: name -> check, in the order the op takes
-    its fields), its state buffers (``states``) and which of them a group uses."""
+class Algorithm:
+    """What the core needs to know of an algorithm, as data: its name (``algorithm``), its
+    kernel (``op``), its hyper-parameters (``hyper``: name -> check, in the order the op
+    takes its fields), its state buffers (``states``) and which of them a group uses. The
+    backend that runs it is bound by :meth:`using`."""
 
-    algorithm: ClassVar[str] = "Optimizer"
+    algorithm: ClassVar[str] = "Algorithm"
     op: ClassVar[str] = ""
     #: hyper-parameter name -> check(func, name, value) returning the stored value
-    hyper: ClassVar[dict] = {}
+    hyper: ClassVar[dict[str, Callable[[str, str, Any], Any]]] = {}
     #: per-tensor state buffers, in the order the op keeps them
-    states: ClassVar[tuple] = ()
+    states: ClassVar[tuple[str, ...]] = ()
     #: whether the update depends on the step number (bias corrections, decays)
     stepped: ClassVar[bool] = False
     #: options the functional update reads from which state lists it is given (not a keyword)
-    implied: ClassVar[tuple] = ()
+    implied: ClassVar[tuple[str, ...]] = ()
     #: the implementation; set by :meth:`using`
     backend: ClassVar[Backend | None] = None
 
-    # -- binding a backend -------------------------------------------------------------------
     @classmethod
     def using(cls, backend: Backend, module: str) -> type:
         """This algorithm bound to a backend: a class of the same name and behaviour whose
@@ -344,7 +344,13 @@ class Optimizer:
         bound.__qualname__ = cls.__qualname__
         return bound
 
-    # -- per-algorithm hooks (data, not behaviour) ---------------------------------------------
+    @classmethod
+    def _backend(cls) -> Backend:
+        if cls.backend is None:
+            raise TypeError(f"{cls.__name__}: use simdoptim.{cls.__name__} or simdoptim.reference.{cls.__name__}, "
+                            f"which choose a backend")
+        return cls.backend
+
     @staticmethod
     def uses_state(hp, k):
         """Whether a group with hyper-parameters ``hp`` keeps state buffer ``states[k]``."""
@@ -369,11 +375,16 @@ class Optimizer:
         """The value state buffer k starts at (and holds before the first step)."""
         return 0.0
 
+
+class Optimizer(Algorithm):
+    """Base of every optimizer class (see :class:`Algorithm` for what a subclass states)."""
+
+    algorithm: ClassVar[str] = "Optimizer"
+
     # -- construction ---------------------------------------------------------------------------
-    def __init__(self, params, defaults: dict, nonfinite: str = "propagate"):
+    def __init__(self, params: Any, defaults: dict[str, Any], nonfinite: str = "propagate") -> None:
         cls = type(self).__name__
-        if self.backend is None:
-            raise TypeError(f"{cls}: use simdoptim.{cls} or simdoptim.reference.{cls}, which choose a backend")
+        self._backend()
         if nonfinite not in NONFINITE_POLICIES:
             raise ValueError(f"{cls}: nonfinite must be one of {', '.join(map(repr, NONFINITE_POLICIES))}, got {nonfinite!r}")
         self.defaults = {k: self.hyper[k](cls, k, v) for k, v in defaults.items()}
@@ -432,7 +443,7 @@ class Optimizer:
 
     def _build_plan(self):
         states = [self._state[s] if any(x is not None for x in self._state[s]) else None for s in self.states]
-        plan = self.backend.plan(type(self), f"{type(self).__name__}.step", self._params, states, self._group_of,
+        plan = self._backend().plan(type(self), f"{type(self).__name__}.step", self._params, states, self._group_of,
                                  len(self.param_groups), self._keys)
         plan.nonfinite = NONFINITE_POLICIES.index(self._nonfinite)
         old = getattr(self, "_plan", None)
@@ -568,7 +579,7 @@ class Optimizer:
         """Steps skipped because of NaN/Inf gradients (``nonfinite="skip"``)."""
         return self._plan.skipped_steps
 
-    def next_epoch(self):
+    def next_epoch(self) -> None:
         """Advances the epoch counter that per-epoch schedules read (call once per epoch)."""
         self.epoch += 1
 
@@ -625,7 +636,7 @@ class Optimizer:
         return out
 
     # -- the step ------------------------------------------------------------------------------
-    def step(self, grads):
+    def step(self, grads: Any) -> bool:
         """One update of every parameter of every group with ``grads`` (the structure of
         ``params``: one array, a list, a dict keyed like the params — ``dW1`` for ``W1`` is
         accepted, as the deep-learning course writes it — or, with parameter groups, a list
@@ -648,12 +659,12 @@ class Optimizer:
         return self._plan.step(g, None)
 
     # -- checkpoints -------------------------------------------------------------------------
-    def hyperparams(self, group=0):
+    def hyperparams(self, group: int = 0) -> dict[str, Any]:
         """The hyper-parameters of a group as a plain dict (lr as a float: the rate of the next step)."""
         hp = self._evaluated(self.param_groups[group], self.t, self.epoch)
         return {k: hp[k] for k in self.hyper}
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """A plain, versioned dict of numbers, strings and NumPy arrays (copies), the same for
         both backends: either backend loads the other's. It pickles as is; for ``np.savez``
         use :func:`simdoptim.checkpoint.flatten_state` or :func:`simdoptim.save_checkpoint`.
@@ -680,7 +691,7 @@ class Optimizer:
                       if any(a is not None for a in self._state[k])},
         }
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restores what ``state_dict`` returned (from either backend; version 1 files, from
         before parameter groups, load into a one-group optimizer): state arrays, step, epoch
         and skip counters and every group's hyper-parameters (``lr`` too, unless the group's
@@ -728,8 +739,8 @@ class Optimizer:
                     hp[k] = current["lr"]
                 else:
                     hp[k] = check(gw, k, sg[k])
-            for k, name in enumerate(self.states):
-                if members and self.uses_state(hp, k) and any(self._state[name][i] is None for i in members):
+            for j, name in enumerate(self.states):
+                if members and self.uses_state(hp, j) and any(self._state[name][i] is None for i in members):
                     raise ValueError(f"{gw}: the state's options need the buffer {name!r}, which this optimizer's "
                                      f"group {g} does not keep; build the optimizer with the same options")
             self.check_group(gw, hp, self._dtypes(g))
