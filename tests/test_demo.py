@@ -130,7 +130,7 @@ def test_run_returns_the_tables(tmp_path):
 
 
 def test_paths_cross_the_saddle_faster_than_gd():
-    # SPEC section 7: near a saddle point momentum, RMSprop and Adam leave the plateau first
+    # near a saddle point momentum, RMSprop and Adam leave the plateau first
     paths = demo.optimizer_paths("saddle")
     left = {name: demo.left_saddle(paths[name][1]) for name in paths}
     assert all(v is not None for v in left.values())

@@ -5,13 +5,18 @@
     opt.step(grads)                              # updates params in place
 
 ``simdoptim.reference`` holds the same API in plain NumPy (the specification);
-``simdoptim.functional`` the stateless updates; ``simdoptim.cpu_info()`` says which
-SIMD path runs (set ``SIMDOPTIM_ISA=baseline|avx2|avx512`` to force a lower one).
+``simdoptim.functional`` the stateless updates; ``simdoptim.schedules`` learning-rate
+decays; ``simdoptim.batching`` mini-batches; ``simdoptim.checkpoint`` state files;
+``simdoptim.course`` drop-in replacements for the functions of the optimization
+programming assignment of week 2 of "Improving Deep Neural Networks: Hyperparameter
+Tuning, Regularization and Optimization" (course 2 of DeepLearning.AI's Deep Learning
+Specialization). ``simdoptim.cpu_info()`` says which SIMD path runs (set
+``SIMDOPTIM_ISA=baseline|avx2|avx512`` to force a lower one).
 """
 
 from __future__ import annotations
 
-from . import _core, batching, checkpoint, functional, reference, schedules
+from . import _core, batching, checkpoint, course, functional, reference, schedules
 from .batching import MiniBatches, take
 from ._core import cpu_info, get_num_threads, set_num_threads
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -24,5 +29,10 @@ __all__ = [
     "GD", "Momentum", "RMSprop", "Adam", "EMA", "ewma", "all_finite",
     "take", "MiniBatches",
     "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "schedules", "__version__",
-    "save_checkpoint", "load_checkpoint", "checkpoint",
+    "save_checkpoint", "load_checkpoint", "checkpoint", "batching", "course",
 ]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)

@@ -1,4 +1,8 @@
-"""simdoptim.demo - the course's optimisation exercise, end to end: ``python -m simdoptim demo``.
+"""simdoptim.demo - the course's optimization assignment, end to end: ``python -m simdoptim demo``.
+
+"The course" is the optimization programming assignment of week 2 of "Improving Deep
+Neural Networks: Hyperparameter Tuning, Regularization and Optimization", course 2 of
+DeepLearning.AI's Deep Learning Specialization.
 
 A small fully connected network (2-5-2-1, ReLU, ReLU, sigmoid; He initialisation; plain
 NumPy forward and backward passes) is trained on a built-in two-moons data set with
@@ -12,8 +16,9 @@ mini-batches of 64 drawn by :class:`simdoptim.MiniBatches`, once per optimizer:
 It prints a table (final cost, training accuracy, speed) and, with matplotlib installed
 (``pip install "simdoptim[plot]"``), writes figures into ``--out``: cost curves, decision
 boundaries, exponentially weighted averages of a noisy series, the decay schedules, and
-the paths of GD, momentum, RMSprop and Adam on an elongated bowl and around a saddle
-(SPEC sections 1-7). Everything here is deterministic: fixed seeds, no download.
+the paths of GD, momentum, RMSprop and Adam on an elongated bowl and on the ridge into a
+saddle point (the plateau that slows plain gradient descent). Everything here is
+deterministic: fixed seeds, no download.
 """
 
 from __future__ import annotations
@@ -28,12 +33,18 @@ import numpy as np
 
 from . import batching, functional, optimizers, schedules
 
-__all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train", "main"]
+__all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train", "train_all",
+           "optimizer_paths", "temperature_series", "run", "main"]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)
 
 LAYERS = (2, 5, 2, 1)
 
 
-# -- data ----------------------------------------------------------------------------------------
+# -- data ------------------------------------------------------------------------------------------
 
 
 def make_moons(n_samples=300, noise=0.2, seed=3):
@@ -120,7 +131,7 @@ def predict(X, parameters):
     return (forward(X, parameters)[0] > 0.5).astype(np.int64)
 
 
-# -- training -----------------------------------------------------------------------------------------
+# -- training --------------------------------------------------------------------------------------
 
 OPTIMIZERS = {
     "gd": ("Mini-batch GD", lambda p, lr: optimizers.GD(p, lr=lr)),
@@ -160,7 +171,7 @@ def train(X, Y, optimizer="adam", lr=0.0007, num_epochs=10000, batch_size=64, se
     return {"parameters": parameters, "costs": costs, "lrs": lrs, "steps": opt.t, "seconds": seconds}
 
 
-# -- the runs of the exercise ---------------------------------------------------------------------------
+# -- the runs of the exercise ----------------------------------------------------------------------
 
 
 def runs(epochs_scale=1.0):
@@ -280,7 +291,7 @@ def format_table(cells, left=(0,)):
     return "\n".join(lines)
 
 
-# -- optimizer paths on two surfaces (SPEC section 7) ------------------------------------------------
+# -- optimizer paths on two surfaces: a long narrow valley, and a plateau at a saddle point --------
 
 
 def _bowl(p):
@@ -359,7 +370,7 @@ def paths_table(paths_by_surface):
     return cells
 
 
-# -- the noisy series for the moving averages (SPEC section 2) --------------------------------------------
+# -- the noisy series for the exponentially weighted averages --------------------------------------
 
 
 def temperature_series(days=365, seed=7):
@@ -369,7 +380,7 @@ def temperature_series(days=365, seed=7):
     return 12.0 - 9.0 * np.cos(2 * np.pi * (d - 15) / 365.0) + rs.normal(0.0, 3.0, days)
 
 
-# -- figures -----------------------------------------------------------------------------------------------
+# -- figures ---------------------------------------------------------------------------------------
 
 COLORS = {"gd": "tab:blue", "momentum": "tab:orange", "adam": "tab:green", "GD": "tab:blue",
           "Momentum": "tab:orange", "RMSprop": "tab:purple", "Adam": "tab:green"}
@@ -506,7 +517,7 @@ def plot_paths(surface, paths, path):
     fig.savefig(path, dpi=110)
 
 
-# -- command line ------------------------------------------------------------------------------------------
+# -- command line ----------------------------------------------------------------------------------
 
 
 def have_matplotlib():
@@ -526,7 +537,9 @@ def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, s
     from . import cpu_info
 
     info = cpu_info()
-    print(f"simdoptim demo: the course's 2-5-2-1 network on 300 two-moons points, mini-batches of 64 "
+    print("simdoptim demo: the optimization assignment of week 2 of \"Improving Deep Neural Networks\" "
+          "(course 2 of DeepLearning.AI's Deep Learning Specialization)", file=stream)
+    print(f"  its 2-5-2-1 network on 300 two-moons points, mini-batches of 64 "
           f"(SIMD path {info['isa']}, {info['num_threads']} threads)", file=stream, flush=True)
     X, Y, rows = train_all(epochs_scale, progress=progress, out=stream)
     cells = table_rows(rows)
@@ -535,7 +548,8 @@ def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, s
           "accuracy on the 300 training points)\n", file=stream)
     paths = {s: optimizer_paths(s) for s in SURFACES}
     pcells = paths_table(paths)
-    print("Optimizer paths on two surfaces (SPEC section 7):", file=stream)
+    print("Optimizer paths on two surfaces: an elongated bowl, and the plateau of a saddle point "
+          "(how many steps each needs):", file=stream)
     print(format_table(pcells) + "\n", file=stream)
     figures = []
     if plots and have_matplotlib():
