@@ -23,7 +23,6 @@ deterministic: fixed seeds, no download.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -31,7 +30,7 @@ import time
 
 import numpy as np
 
-from . import batching, functional, optimizers, schedules
+from . import _console, _plotting, batching, functional, optimizers, schedules
 
 __all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train", "train_all",
            "optimizer_paths", "temperature_series", "run", "main"]
@@ -190,69 +189,14 @@ def runs(epochs_scale=1.0):
     return out
 
 
-class _Progress:
-    """A progress bar per run: tqdm if installed, else rich, else a plain text bar when the
-    output is a terminal, else nothing (a finished run still prints its line)."""
-
-    def __init__(self, total, desc, enabled=True, stream=None):
-        self.total, self.desc, self.stream = total, desc, stream or sys.stderr
-        self._bar = self._rich = None
-        self._plain = False
-        self._shown = -1
-        if not enabled:
-            return
-        try:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total, desc=desc, unit="epoch", leave=False, file=self.stream, mininterval=0.2)
-            return
-        except ImportError:
-            pass
-        try:
-            from rich.progress import Progress
-
-            self._rich = Progress(transient=True)
-            self._rich.start()
-            self._task = self._rich.add_task(desc, total=total)
-            return
-        except ImportError:
-            pass
-        self._plain = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def update(self, done):
-        if self._bar is not None:
-            self._bar.update(1)
-        elif self._rich is not None:
-            self._rich.update(self._task, completed=done)
-        elif self._plain:
-            pct = 100 * done // self.total
-            if pct != self._shown:
-                self._shown = pct
-                fill = "#" * (pct * 30 // 100)
-                self.stream.write(f"\r  {self.desc:<32} [{fill:<30}] {pct:3d}%")
-                self.stream.flush()
-
-    def close(self):
-        if self._bar is not None:
-            self._bar.close()
-        elif self._rich is not None:
-            self._rich.stop()
-        elif self._plain:
-            self.stream.write("\r" + " " * 75 + "\r")
-            self.stream.flush()
-
-
 def train_all(epochs_scale=1.0, progress=True, out=None):
     """Runs the six trainings; returns ``(X, Y, rows)``, a row per run (a dict)."""
     X, Y = make_moons()
     rows = []
     for key, label, opt, lr, decay, epochs in runs(epochs_scale):
         desc = f"{label} ({'decay' if decay != 'none' else f'lr {lr:g}'})"
-        bar = _Progress(epochs, desc, enabled=progress)
-        try:
+        with _console.Progress(epochs, desc, unit="epoch", enabled=progress) as bar:
             r = train(X, Y, optimizer=opt, lr=lr, num_epochs=epochs, on_epoch=lambda e: bar.update(e + 1))
-        finally:
-            bar.close()
         acc = float(np.mean(predict(X, r["parameters"]) == Y))
         row = {
             "key": key, "optimizer": label, "lr": lr if isinstance(lr, float) else lr.lr0, "decay": decay,
@@ -280,15 +224,7 @@ def table_rows(rows):
     return out
 
 
-def format_table(cells, left=(0,)):
-    """Aligned text columns; the columns in ``left`` are left-aligned, the rest right-aligned."""
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+format_table = _console.text_table
 
 
 # -- optimizer paths on two surfaces: a long narrow valley, and a plateau at a saddle point --------
@@ -390,10 +326,7 @@ COLORS = {"gd": "tab:blue", "momentum": "tab:orange", "adam": "tab:green", "GD":
 STYLES = {"gd": "-", "momentum": (0, (5, 3)), "adam": "-"}
 
 
-def _figure(**kw):
-    from matplotlib.figure import Figure
-
-    return Figure(layout="constrained", **kw)
+_figure = _plotting.new_figure
 
 
 def plot_costs(rows, path):
@@ -521,11 +454,7 @@ def plot_paths(surface, paths, path):
 
 
 def have_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _plotting.matplotlib_missing() is None
 
 
 def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, stream=None):
