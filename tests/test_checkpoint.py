@@ -106,7 +106,7 @@ def test_state_dict_is_plain_picklable_and_savez_able(backend, tmp_path):
     opt = BACKENDS[backend].RMSprop(params, centered=True)
     train(opt, params, 0, 2)
     sd = opt.state_dict()
-    assert sd["format"] == "simdoptim.optimizer" and sd["version"] == 1 and sd["algorithm"] == "RMSprop"
+    assert sd["format"] == "simdoptim.optimizer" and sd["version"] == 2 and sd["algorithm"] == "RMSprop"
     for value in sd["state"].values():
         assert all(type(a) is np.ndarray for a in value)
     again = pickle.loads(pickle.dumps(sd))
@@ -160,14 +160,14 @@ def _mutations():
         sd["state"]["exp_avg_sqs"][1] = sd["state"]["exp_avg_sqs"][1].astype(np.float64)
 
     def other_names(sd):
-        sd["param_names"] = ["W1", "b1", "W3"]
+        sd["param_groups"][0]["param_names"] = ["W1", "b1", "W3"]
 
     def no_amsgrad(sd):
-        sd["hyperparams"]["amsgrad"] = False
+        sd["param_groups"][0]["amsgrad"] = False
         del sd["state"]["max_exp_avg_sqs"]
 
     def bad_beta(sd):
-        sd["hyperparams"]["beta2"] = 1.5
+        sd["param_groups"][0]["beta2"] = 1.5
 
     def bad_step(sd):
         sd["step"] = -1
@@ -185,7 +185,7 @@ def _mutations():
         sd["state"]["exp_avgs"] = sd["state"]["exp_avgs"][:2]
 
     def unknown_hyper(sd):
-        sd["hyperparams"]["betas"] = (0.9, 0.99)
+        sd["param_groups"][0]["betas"] = (0.9, 0.99)
 
     return [(f.__name__, f, exc) for f, exc in [
         (other_algo, ValueError), (other_shape, ValueError), (other_dtype, ValueError), (other_names, ValueError),
@@ -194,12 +194,38 @@ def _mutations():
     ]]
 
 
+def as_version_1(sd):
+    """A version-2 state of one group in the version-1 layout (before parameter groups)."""
+    (group,) = sd["param_groups"]
+    hp = {k: v for k, v in group.items() if k not in ("params", "param_names")}
+    return {**{k: v for k, v in sd.items() if k != "param_groups"}, "version": 1, "hyperparams": hp,
+            "param_names": group["param_names"]}
+
+
+def _v1_mutation(mutate):
+    """The same mutation, made on the version-1 layout of the state."""
+    def on_v1(sd):
+        v2 = copy.deepcopy(sd)
+        mutate(v2)
+        if "param_groups" in v2 and len(v2["param_groups"]) == 1:
+            converted = as_version_1(v2)
+            if v2.get("version") != 2:  # a mutation of the header itself stays
+                converted["version"] = v2.get("version")
+            sd.clear()
+            sd.update(converted)
+        else:
+            sd.clear()
+            sd.update(v2)
+    return on_v1
+
+
+@pytest.mark.parametrize("version", [2, 1])
 @pytest.mark.parametrize("name,mutate,exc", _mutations(), ids=[m[0] for m in _mutations()])
-def test_refused_state_leaves_optimizer_unchanged(name, mutate, exc):
+def test_refused_state_leaves_optimizer_unchanged(name, mutate, exc, version):
     target = _base_opt()
     train(target, target.params, 10, 1)  # a different point than the state we load
     sd = copy.deepcopy(_base_opt().state_dict())
-    mutate(sd)
+    (mutate if version == 2 else _v1_mutation(mutate))(sd)
     before = pickle.dumps(target.state_dict())
     params_before = snapshot(target.params)
     with pytest.raises(exc):

@@ -163,7 +163,7 @@ def test_functional_matches_classes(algo):
         opt = algo.make(module, [w_cls])
         w_fn = w0.copy()
         shadow = algo.make(module, [w_fn.copy()])  # only for its hyper-parameters and state buffers
-        state = {k: [np.zeros_like(w_fn)] for k in shadow._active_state_keys()}
+        state = {k: [np.zeros_like(w_fn)] for k in shadow.state_dict()["state"]}
         hp = shadow.hyperparams()
         fn = {
             "GD": module.functional.gd_update if module is simdoptim else module.gd_update,

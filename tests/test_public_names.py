@@ -44,15 +44,15 @@ MODULES = {
     "simdoptim.demo": COVERED,
     "simdoptim.schedules": COVERED,
     "simdoptim.functional": NOT_YET(_CORE),
-    "simdoptim.optimizers": NOT_YET(_CORE),
     "simdoptim.reference": NOT_YET(_CORE),
-    "simdoptim._base": PRIVATE,
+    "simdoptim._algorithms": PRIVATE,
     "simdoptim._bench_rows": PRIVATE,
+    "simdoptim._checks": PRIVATE,
     "simdoptim._console": PRIVATE,
     "simdoptim._core": PRIVATE,
     "simdoptim._machine": PRIVATE,
+    "simdoptim._optimizer": PRIVATE,
     "simdoptim._plotting": PRIVATE,
-    "simdoptim._validate": PRIVATE,
 }
 
 

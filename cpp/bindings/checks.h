@@ -1,16 +1,19 @@
-// checks.h - everything the bindings verify before a kernel may touch memory.
+// checks.h - what every binding verifies before a kernel may touch memory, and the one way
+// every binding releases the GIL.
 //
-// Every public entry point validates all of its arguments first (types, dtypes, shapes,
-// layouts, writeability, aliasing, hyper-parameter ranges) and only then releases the GIL
-// and runs the kernel, so a rejected call leaves every array byte-identical. Nothing is
-// converted or copied: an array that is not already usable in place is refused with a
-// message that names the argument (params[2], grads['W1'], lr, ...) and what was expected.
+// The public Python functions validate their scalar arguments (simdoptim/_checks.py, shared
+// by both backends, so both name the argument the same way); the bindings validate every
+// array (types, dtypes, shapes, layouts, writeability, aliasing) and only then release the
+// GIL and run the kernel, so a rejected call leaves every array byte-identical. Nothing
+// that is written is converted or copied: an array that cannot be updated in place is
+// refused with a message that names it (params[2], grads['W1'], exp_avgs[1][0], ...).
 #pragma once
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -22,58 +25,48 @@ namespace bindings {
 
 namespace py = pybind11;
 
-// What is being called, and how its tensors are named in messages: names is None (tensors
-// are called params[0], params[1], ...) or a sequence of keys (params['W1'], ...).
-struct Context {
-    const char* func;
-    py::handle names;
-    std::string label(const char* arg, std::size_t i) const;
+// The name of obj's type, for messages.
+std::string type_name(py::handle obj);
+std::string shape_str(const py::array& a);
+std::string dtype_str(const py::array& a);
+
+[[noreturn]] void type_error(const std::string& func, const std::string& msg);
+[[noreturn]] void value_error(const std::string& func, const std::string& msg);
+
+// How a tensor is named in messages: arg + suffix, where the suffix comes from the tensor's
+// key: None -> "[i]"; a str or int k -> "[repr(k)]"; a tuple (g, k) -> "[g][repr(k)]".
+struct Labels {
+    py::object keys;  // None or a sequence with one key per tensor
+    std::string operator()(const char* arg, std::size_t i) const;
 };
 
-// A list or tuple of arrays, or a clear TypeError. An empty list is allowed.
-py::sequence require_list(const Context& ctx, const char* arg, py::handle obj);
+// A list or tuple, or a TypeError naming arg. An empty one is allowed.
+py::sequence require_list(const std::string& func, const char* arg, py::handle obj);
 
-// One state list per algorithm buffer, in Slot::state order; a null or None `items`
-// means "not used by this call" (that Slot::state entry stays null).
-struct StateArg {
-    const char* name;
-    py::handle items;
+// float32, float64, float16 or ml_dtypes.bfloat16 in native byte order, else kNoDType.
+DType dtype_of(const py::dtype& dt);
+const char* dtype_name(DType d);
+
+bool is_c_contig(const py::array& a);
+bool is_f_contig(const py::array& a);
+bool is_aligned(const py::array& a);
+
+// The byte interval [lo, hi) an array's elements occupy (any strides), empty for size 0.
+struct Span {
+    std::uintptr_t lo = 0, hi = 0;
+    bool empty() const { return lo >= hi; }
 };
+Span span_of(const py::array& a);
 
-// Validates params, grads and the state lists together and fills one Slot per tensor.
-// Checks: same lengths; every item a NumPy array; params float32/float64, aligned, native
-// byte order, C- or F-contiguous and writeable; grads of the same shape, dtype and layout;
-// states of the same shape, dtype and layout, writeable; no written buffer overlapping any
-// other buffer of the call.
-// The validated slots, plus a strong reference to every array they point into: the kernels
-// run with the GIL released, when another Python thread may replace an array in the
-// caller's list; holding the arrays keeps their memory alive until the call returns.
-struct Slots : std::vector<Slot> {
-    std::vector<py::object> keep_alive;
-};
-
-Slots collect_slots(const Context& ctx, py::handle params, py::handle grads,
-                                std::initializer_list<StateArg> states, const char* grads_name = "grads",
-                                const char* params_name = "params");
-
-// Raises ValueError unless lo <= x <= hi (or lo <= x < hi) and x is not NaN.
-void check_range(const Context& ctx, const char* name, double x, double lo, double hi, bool hi_inclusive);
-inline void check_nonnegative(const Context& ctx, const char* name, double x) {
-    check_range(ctx, name, x, 0.0, std::numeric_limits<double>::infinity(), true);
-}
-inline void check_beta(const Context& ctx, const char* name, double x) { check_range(ctx, name, x, 0.0, 1.0, false); }
-void check_finite_nonnegative(const Context& ctx, const char* name, double x);
-
-// Raises ValueError naming the two buffers if any written interval overlaps another one.
+// A buffer of a call and its role, for the overlap check.
 struct Interval {
-    std::uintptr_t lo, hi;
+    Span span;
     bool written;
     const char* arg;
     std::size_t index;
 };
-void check_no_overlap(const Context& ctx, std::vector<Interval>& intervals);
-
-DType dtype_of(const py::array& a);
+// Raises ValueError naming the two buffers if a written interval overlaps another one.
+void check_no_overlap(const std::string& func, const Labels& labels, std::vector<Interval>& intervals);
 
 // Releases the GIL for a kernel, like py::gil_scoped_release, and records whether the
 // calling thread still held it afterwards; the private hook _core._gil_released_last()
@@ -86,10 +79,10 @@ struct ReleasedGIL {
     ReleasedGIL() { record_gil_state(); }
 };
 
-// Scalar arguments accepted exactly as simdoptim.reference accepts them (_validate.py):
-// Real is any numbers.Real but bool (int, float, NumPy scalars), Count any numbers.Integral
-// but bool. pybind11's own double/long long casters would also take True or numpy.bool_,
-// which the reference refuses; a refused scalar is a TypeError naming the signature.
+// Scalar arguments accepted exactly as simdoptim._checks accepts them: Real is any
+// numbers.Real but bool (int, float, NumPy scalars), Count any numbers.Integral but bool,
+// Flag a bool or numpy.bool_. pybind11's own casters would take True for a number or any
+// truthy object for a flag.
 struct Real {
     double value;
     operator double() const { return value; }
@@ -98,8 +91,6 @@ struct Count {
     long long value;  // saturates beyond +-2^63: beta**t is the same (0) for such t
     operator long long() const { return value; }
 };
-// Flag is a bool or numpy.bool_ only: pybind11's bool caster would also take 1 or any
-// object with __bool__, and a truthy string such as "no" must not silently mean True.
 struct Flag {
     bool value;
     operator bool() const { return value; }
@@ -108,8 +99,20 @@ bool is_real_number(py::handle obj);
 bool is_integral_number(py::handle obj);
 bool is_flag(py::handle obj);
 
+// Each binding source registers its module functions with SIMDOPTIM_BINDING(name) { ... }
+// (module.cpp calls them all, in name order), so adding one is a new file and no list.
+using BindingFn = void (*)(py::module_&);
+int add_binding(const char* name, BindingFn fn) noexcept;
+void bind_all(py::module_& m);
+
 }  // namespace bindings
 }  // namespace simdoptim
+
+#define SIMDOPTIM_BINDING(name)                                                                   \
+    static void simdoptim_bind_##name(::pybind11::module_& m);                                    \
+    [[maybe_unused]] static const int simdoptim_binding_##name =                                  \
+        ::simdoptim::bindings::add_binding(#name, simdoptim_bind_##name);                         \
+    static void simdoptim_bind_##name(::pybind11::module_& m)
 
 namespace pybind11 {
 namespace detail {

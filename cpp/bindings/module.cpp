@@ -1,8 +1,9 @@
-// module.cpp - simdoptim._core: picks the kernel table for this CPU, then registers the areas.
+// module.cpp - simdoptim._core: picks the kernel path for this CPU, then adds the functions
+// every binding source registered (SIMDOPTIM_BINDING).
 #include <stdexcept>
 
 #include "../runtime/dispatch.h"
-#include "register.h"
+#include "checks.h"
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "simdoptim's compiled kernels; use the simdoptim package, not this module directly.";
@@ -11,9 +12,5 @@ PYBIND11_MODULE(_core, m) {
     } catch (const std::invalid_argument& e) {
         throw pybind11::import_error(std::string("simdoptim: ") + e.what());
     }
-    simdoptim::bindings::register_runtime(m);
-    simdoptim::bindings::register_optimizers(m);
-    simdoptim::bindings::register_ema(m);
-    simdoptim::bindings::register_bench(m);
-    simdoptim::bindings::register_batching(m);
+    simdoptim::bindings::bind_all(m);
 }

@@ -12,7 +12,7 @@
 // 0.999^t from t = 17321; float64: 356 and 37412) its division is left out: the same bits,
 // and the steady state of a long training run costs two divides, not three (12-14 % faster
 // steps on L2-resident arrays of 3e4-1e5 float32; no change once memory bandwidth binds).
-#include "kernels.h"
+#include "adam.h"
 #include "simd.h"
 
 namespace simdoptim {
@@ -78,10 +78,14 @@ void adam(const AdamHyper& h, const Slot& s, std::size_t begin, std::size_t end)
     }
 }
 
+constexpr KernelEntry kKernels[] = {
+    update_kernel("adam", same_dtypes(kFloat32), with_hyper<AdamHyper, adam<float>>),
+    update_kernel("adam", same_dtypes(kFloat64), with_hyper<AdamHyper, adam<double>>),
+};
+
 }  // namespace
 
-void adam_f32(const AdamHyper& h, const Slot& s, std::size_t b, std::size_t e) { adam<float>(h, s, b, e); }
-void adam_f64(const AdamHyper& h, const Slot& s, std::size_t b, std::size_t e) { adam<double>(h, s, b, e); }
+SIMDOPTIM_REGISTER_KERNELS(kKernels)
 
 }  // namespace SIMDOPTIM_TARGET
 }  // namespace simdoptim

@@ -1,6 +1,6 @@
 // gd.cpp - plain (mini-batch) gradient descent: w := w - lr * (g + weight_decay * w).
 // Reads w and g, writes w: 12 bytes per fp32 element. Mirrors reference.gd_update.
-#include "kernels.h"
+#include "gd.h"
 #include "simd.h"
 
 namespace simdoptim {
@@ -28,10 +28,14 @@ void gd(const GDHyper& h, const Slot& s, std::size_t begin, std::size_t end) {
     gd_range<T, false>(h, s, begin, end);
 }
 
+constexpr KernelEntry kKernels[] = {
+    update_kernel("gd", same_dtypes(kFloat32), with_hyper<GDHyper, gd<float>>),
+    update_kernel("gd", same_dtypes(kFloat64), with_hyper<GDHyper, gd<double>>),
+};
+
 }  // namespace
 
-void gd_f32(const GDHyper& h, const Slot& s, std::size_t b, std::size_t e) { gd<float>(h, s, b, e); }
-void gd_f64(const GDHyper& h, const Slot& s, std::size_t b, std::size_t e) { gd<double>(h, s, b, e); }
+SIMDOPTIM_REGISTER_KERNELS(kKernels)
 
 }  // namespace SIMDOPTIM_TARGET
 }  // namespace simdoptim

@@ -1,15 +1,24 @@
 // kernels.h - the ISA-neutral boundary between the bindings and the kernels.
 //
 // Kernels see raw pointers, element counts and plain double scalars, never pybind11 or
-// NumPy types. Every update kernel has the signature
-//     void kernel(const Hyper&, const Slot&, std::size_t begin, std::size_t end)
-// and updates elements [begin, end) of one tensor, so the runtime can split one tensor,
-// or a whole list of tensors, across threads however it likes without changing a bit of
-// the result (the updates are element-wise and the tail runs the same expression).
+// NumPy types. An update kernel has the signature
+//     void kernel(const Slot&, std::size_t begin, std::size_t end)
+// and updates elements [begin, end) of one tensor with the hyper-parameters of the tensor's
+// group (Slot::hyper points at the algorithm's Hyper struct, declared in the algorithm's own
+// header, e.g. adam.h). The runtime can therefore split one tensor, or every tensor of every
+// group, across threads however it likes without changing a bit of the result: the updates
+// are element-wise and the tail runs the same expression as the vector body.
 //
-// Hyper-parameters arrive as doubles; each kernel casts them to the element type once, as
+// Hyper-parameters arrive as doubles; each kernel casts them to its compute type once, as
 // NumPy casts a Python float. Per-step scalars (bias corrections, decay factors) are
-// computed once in float64 before the kernel is called.
+// computed once in float64 by the binding before the kernel is called.
+//
+// Registration (in the spirit of Highway's HWY_EXPORT and PyTorch's REGISTER_DISPATCH): each
+// kernel source ends with a constant table of its entry points, keyed by name and dtypes,
+// handed to SIMDOPTIM_REGISTER_KERNELS. Every source is compiled once per ISA, so every ISA
+// registers its own table; the runtime (runtime/dispatch.cpp) looks kernels up by name in
+// the table of the active ISA. A new algorithm is its kernel source and its binding; no
+// central table lists it.
 #pragma once
 
 #include <cstddef>
@@ -17,77 +26,39 @@
 
 namespace simdoptim {
 
-enum DType : int { kFloat32 = 0, kFloat64 = 1, kNumDTypes = 2 };
+// Element types of parameters, gradients and state. float16/bfloat16 are computed in
+// float32 (load, convert exactly, compute, round once when storing).
+enum DType : std::uint8_t { kFloat32 = 0, kFloat64 = 1, kBFloat16 = 2, kFloat16 = 3, kNumDTypes = 4, kNoDType = 255 };
 
-// The buffers of one parameter tensor; every pointer addresses n elements in the same
-// memory order. grad_dtype and param_copy are the hooks for mixed precision (bf16/fp16
-// gradients in, fp32 master weights, a low-precision copy of the weights out in the same
-// pass): today grad_dtype == dtype and param_copy is null.
+constexpr std::size_t dtype_size(DType d) { return d == kFloat64 ? 8 : (d == kFloat32 ? 4 : 2); }
+
+// The buffers of one tensor of a step. Every pointer addresses n elements in the same
+// memory order. param is updated in place (with master weights it is the float32 master);
+// param_copy, when not null, receives the updated parameter rounded to copy_dtype in the
+// same pass (the user's low-precision parameter). state[k] is null when the tensor's group
+// does not use that buffer.
 struct Slot {
     void* param = nullptr;
     const void* grad = nullptr;
     void* state[3] = {nullptr, nullptr, nullptr};
     void* param_copy = nullptr;
     std::size_t n = 0;
-    DType dtype = kFloat32;
+    DType param_dtype = kFloat32;
     DType grad_dtype = kFloat32;
+    DType state_dtype = kFloat32;
+    DType copy_dtype = kNoDType;
+    std::uint32_t index = 0;      // the tensor's position in the call (keys per-tensor random streams)
+    const void* hyper = nullptr;  // the algorithm's Hyper struct for this tensor's group
 };
 
-// w := w - lr * (g + weight_decay * w)
-struct GDHyper {
-    double lr;
-    double weight_decay;
+// The dtypes an update kernel is instantiated for.
+struct DTypes {
+    DType param = kFloat32;
+    DType grad = kFloat32;
+    DType state = kFloat32;
 };
-
-// v := beta * v + grad_scale * g; w := w - lr * d, d = v, or beta * v + grad_scale * g
-// (Nesterov). grad_scale is 1 - beta for the "ema" form and 1 for the "sum" form.
-// state[0] = v
-struct MomentumHyper {
-    double lr;
-    double beta;
-    double grad_scale;
-    double weight_decay;
-    bool nesterov;
-};
-
-// state[0] = s (square average), state[1] = grad average (centered), state[2] = momentum buffer
-struct RMSpropHyper {
-    double lr;
-    double beta2;
-    double one_minus_beta2;
-    double eps;
-    double eps_root;
-    double weight_decay;
-    double momentum;
-    bool centered;
-    bool use_momentum;
-};
-
-// state[0] = m, state[1] = v, state[2] = v_max (AMSGrad)
-struct AdamHyper {
-    double lr;
-    double beta1;
-    double one_minus_beta1;
-    double beta2;
-    double one_minus_beta2;
-    double eps;
-    double eps_root;
-    double weight_decay;  // L2: added to g
-    double decay;         // decoupled: w := w * decay, decay = 1 - lr * weight_decay
-    double bias_correction1;  // 1 - beta1^t
-    double bias_correction2;  // 1 - beta2^t
-    bool decoupled;
-    bool amsgrad;
-};
-
-// param = the running average v (written), grad = the new value x,
-// state[0] = optional output (v / bias_correction, or v).
-struct EMAHyper {
-    double beta;
-    double one_minus_beta;
-    double bias_correction;  // 1 - beta^t; 0 means "no correction"
-    bool write_output;
-};
+constexpr bool operator==(DTypes a, DTypes b) { return a.param == b.param && a.grad == b.grad && a.state == b.state; }
+constexpr DTypes same_dtypes(DType d) { return DTypes{d, d, d}; }
 
 // A whole-series exponentially weighted average scan over a (outer, length, inner) array.
 struct EWMAScan {
@@ -97,19 +68,11 @@ struct EWMAScan {
     double beta = 0, one_minus_beta = 0;
     const double* bias_correction = nullptr;  // length values 1 - beta^(t+1), or null
 };
+// The inner dimension of an ewma scan is cut into blocks of this many elements; each
+// (outer, block) pair is one work item for the threads.
+constexpr std::size_t kEWMABlock = 64;
 
-// The bandwidth probe (probe.cpp): read_write buffers updated in place, write_only buffers
-// written, read_only buffers read, each written value scale * (sum of the values read).
-// Stream k lives in the Slot as param, state[0], state[1], state[2], param_copy, grad.
-constexpr int kProbeMaxStreams = 6;
-struct ProbeHyper {
-    int read_write;
-    int write_only;
-    int read_only;
-    double scale;
-};
-
-// dst = np.take(src, indices, axis) as a copy of bytes (gather.cpp). The source is `rows`
+// dst = np.take(src, indices, axis) as a copy of bytes (take.cpp). The source is `rows`
 // rows of `length` units of `unit` bytes; the destination `rows` rows of `count` units;
 // indices[j] (int32 or int64, every one already checked to lie in [-length, length))
 // picks the unit of each source row that lands at position j of the destination row.
@@ -121,52 +84,74 @@ struct Gather {
     bool indices64 = true;
     std::size_t rows = 1, length = 0, count = 0, unit = 0;
 };
-
-// gather_elems splits each destination row into blocks of this many indices; each
+// take_elems splits each destination row into blocks of this many indices; each
 // (row, block) pair is one work item for the threads.
 constexpr std::size_t kGatherBlock = 4096;
-
-// gather_cols_tiled transposes blocks of kGatherTileBytes / unit source rows into a
-// scratch buffer of length * kGatherTileBytes bytes (one per thread), see gather.cpp.
+// take_cols_tiled transposes blocks of kGatherTileBytes / unit source rows into a
+// scratch buffer of length * kGatherTileBytes bytes (one per thread), see take.cpp.
 constexpr std::size_t kGatherTileBytes = 64;
 
-// gather_elems has one kernel per unit size, indexed by log2(unit): 1, 2, 4, 8, 16 bytes.
-constexpr int kNumGatherUnits = 5;
+// The kinds of entry point a kernel source can register.
+using UpdateFn = void (*)(const Slot&, std::size_t begin, std::size_t end);
+// true when data[begin, end) holds no NaN or infinity
+using FiniteFn = bool (*)(const void* data, std::size_t begin, std::size_t end);
+// items are (outer, inner block) pairs, see kEWMABlock
+using EWMAScanFn = void (*)(const EWMAScan&, std::size_t item_begin, std::size_t item_end);
+// smallest and largest index of indices[begin, end), begin < end
+using IndexBoundsFn = void (*)(const void* indices, std::size_t begin, std::size_t end, std::int64_t* lo,
+                               std::int64_t* hi);
+// work items [begin, end) of a gather (rows, (row, block) pairs, ... see take.cpp)
+using GatherFn = void (*)(const Gather&, std::size_t begin, std::size_t end);
+// blocks [begin, end) of rows through a scratch tile of length * kGatherTileBytes bytes
+using GatherTiledFn = void (*)(const Gather&, std::size_t begin, std::size_t end, void* scratch);
 
-template <class H>
-using UpdateKernel = void (*)(const H&, const Slot&, std::size_t, std::size_t);
-
-// The inner dimension of an ewma scan is cut into blocks of this many elements; each
-// (outer, block) pair is one work item for the threads.
-constexpr std::size_t kEWMABlock = 64;
-
-struct KernelTable {
-    const char* isa;
-    UpdateKernel<GDHyper> gd[kNumDTypes];
-    UpdateKernel<MomentumHyper> momentum[kNumDTypes];
-    UpdateKernel<RMSpropHyper> rmsprop[kNumDTypes];
-    UpdateKernel<AdamHyper> adam[kNumDTypes];
-    UpdateKernel<EMAHyper> ema[kNumDTypes];
-    UpdateKernel<ProbeHyper> probe[kNumDTypes];
-    // items are (outer, inner block) pairs, see kEWMABlock
-    void (*ewma_scan[kNumDTypes])(const EWMAScan&, std::size_t item_begin, std::size_t item_end);
-    // true when data[begin, end) holds no NaN or infinity
-    bool (*all_finite[kNumDTypes])(const void* data, std::size_t begin, std::size_t end);
-    // smallest and largest of int32 [0] or int64 [1] indices[begin, end), begin < end
-    void (*index_bounds[2])(const void* indices, std::size_t begin, std::size_t end, std::int64_t* lo,
-                            std::int64_t* hi);
-    // whole rows [begin, end) of the destination (unit = the row's bytes, rows == 1)
-    void (*gather_rows)(const Gather&, std::size_t begin, std::size_t end);
-    // items are (row, block of kGatherBlock indices) pairs
-    void (*gather_elems[kNumGatherUnits])(const Gather&, std::size_t item_begin, std::size_t item_end);
-    // items are blocks of kGatherTileBytes / unit rows; scratch holds length * kGatherTileBytes bytes
-    void (*gather_cols_tiled[kNumGatherUnits])(const Gather&, std::size_t block_begin, std::size_t block_end,
-                                                void* scratch);
+// One registered entry point: a name, the dtypes (update kernels) or a variant number
+// (the unit size of a gather, the index width of index_bounds), and one function.
+struct KernelEntry {
+    const char* name;
+    DTypes dtypes;
+    int variant;
+    UpdateFn update;
+    FiniteFn finite;
+    EWMAScanFn ewma_scan;
+    IndexBoundsFn index_bounds;
+    GatherFn gather;
+    GatherTiledFn gather_tiled;
 };
 
-// One table per compiled ISA; those not compiled for this architecture return null.
-const KernelTable* kernel_table_baseline();
-const KernelTable* kernel_table_avx2();
-const KernelTable* kernel_table_avx512();
+constexpr KernelEntry update_kernel(const char* name, DTypes d, UpdateFn f) {
+    return {name, d, 0, f, nullptr, nullptr, nullptr, nullptr, nullptr};
+}
+constexpr KernelEntry finite_kernel(const char* name, DType d, FiniteFn f) {
+    return {name, same_dtypes(d), 0, nullptr, f, nullptr, nullptr, nullptr, nullptr};
+}
+constexpr KernelEntry ewma_kernel(const char* name, DType d, EWMAScanFn f) {
+    return {name, same_dtypes(d), 0, nullptr, nullptr, f, nullptr, nullptr, nullptr};
+}
+constexpr KernelEntry index_bounds_kernel(const char* name, int index_bytes, IndexBoundsFn f) {
+    return {name, DTypes{}, index_bytes, nullptr, nullptr, nullptr, f, nullptr, nullptr};
+}
+constexpr KernelEntry gather_kernel(const char* name, int unit, GatherFn f) {
+    return {name, DTypes{}, unit, nullptr, nullptr, nullptr, nullptr, f, nullptr};
+}
+constexpr KernelEntry gather_tiled_kernel(const char* name, int unit, GatherTiledFn f) {
+    return {name, DTypes{}, unit, nullptr, nullptr, nullptr, nullptr, nullptr, f};
+}
+
+// Adds a table of entries to the registry of the named ISA. Defined in runtime/dispatch.cpp,
+// which is compiled for the baseline; the tables are constant data, so the only code a
+// per-ISA object runs at load time is this call (test_portable.py checks its disassembly).
+int register_kernels(const char* isa, const KernelEntry* entries, std::size_t count) noexcept;
 
 }  // namespace simdoptim
+
+#define SIMDOPTIM_KSTR2(x) #x
+#define SIMDOPTIM_KSTR(x) SIMDOPTIM_KSTR2(x)
+// At the end of a kernel source, at namespace scope inside simdoptim::SIMDOPTIM_TARGET:
+//     constexpr KernelEntry kKernels[] = {update_kernel("adam", ..., adam<float>), ...};
+//     SIMDOPTIM_REGISTER_KERNELS(kKernels)
+#define SIMDOPTIM_REGISTER_KERNELS(table)                                                          \
+    namespace {                                                                                    \
+    [[maybe_unused]] const int registered_##table =                                                \
+        ::simdoptim::register_kernels(SIMDOPTIM_KSTR(SIMDOPTIM_TARGET), table, sizeof(table) / sizeof(table[0])); \
+    }

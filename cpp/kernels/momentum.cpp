@@ -5,7 +5,7 @@
 //
 // For the "sum" form c * g is g times 1.0, which is exact, so one loop serves both forms.
 // Reads w, g, v and writes w, v: 20 bytes per fp32 element. Mirrors reference.momentum_update.
-#include "kernels.h"
+#include "momentum.h"
 #include "simd.h"
 
 namespace simdoptim {
@@ -43,10 +43,14 @@ void momentum(const MomentumHyper& h, const Slot& s, std::size_t begin, std::siz
     momentum_range<T, false, false>(h, s, begin, end);
 }
 
+constexpr KernelEntry kKernels[] = {
+    update_kernel("momentum", same_dtypes(kFloat32), with_hyper<MomentumHyper, momentum<float>>),
+    update_kernel("momentum", same_dtypes(kFloat64), with_hyper<MomentumHyper, momentum<double>>),
+};
+
 }  // namespace
 
-void momentum_f32(const MomentumHyper& h, const Slot& s, std::size_t b, std::size_t e) { momentum<float>(h, s, b, e); }
-void momentum_f64(const MomentumHyper& h, const Slot& s, std::size_t b, std::size_t e) { momentum<double>(h, s, b, e); }
+SIMDOPTIM_REGISTER_KERNELS(kKernels)
 
 }  // namespace SIMDOPTIM_TARGET
 }  // namespace simdoptim

@@ -11,12 +11,14 @@
 // runtime splits them exactly as it splits an optimizer's buffers. Stream order: the RW
 // buffers first, then WO, then RO; the first one is therefore always written, which is the
 // buffer whose cache lines the thread split is aligned to.
-#include "kernels.h"
+#include "probe.h"
 #include "simd.h"
 
 namespace simdoptim {
 namespace SIMDOPTIM_TARGET {
 namespace {
+
+using ProbeFn = void (*)(const ProbeHyper&, const Slot&, std::size_t, std::size_t);
 
 inline void* stream(const Slot& s, int k) {
     switch (k) {
@@ -48,7 +50,7 @@ void probe_range(const ProbeHyper& h, const Slot& s, std::size_t begin, std::siz
 }
 
 template <class T, int RW, int WO, int RO>
-constexpr UpdateKernel<ProbeHyper> pick() {
+constexpr ProbeFn pick() {
     if constexpr (RW + WO + RO >= 1 && RW + WO + RO <= kProbeMaxStreams)
         return &probe_range<T, RW, WO, RO>;
     else
@@ -57,13 +59,13 @@ constexpr UpdateKernel<ProbeHyper> pick() {
 
 // [RW][WO][RO] for RW 0..5, WO 0..2, RO 0..2 (null where the total is 0 or above 6)
 template <class T, int RW, int WO>
-constexpr void fill_ro(UpdateKernel<ProbeHyper> (&t)[6][3][3]) {
+constexpr void fill_ro(ProbeFn (&t)[6][3][3]) {
     t[RW][WO][0] = pick<T, RW, WO, 0>();
     t[RW][WO][1] = pick<T, RW, WO, 1>();
     t[RW][WO][2] = pick<T, RW, WO, 2>();
 }
 template <class T, int RW>
-constexpr void fill_wo(UpdateKernel<ProbeHyper> (&t)[6][3][3]) {
+constexpr void fill_wo(ProbeFn (&t)[6][3][3]) {
     fill_ro<T, RW, 0>(t);
     fill_ro<T, RW, 1>(t);
     fill_ro<T, RW, 2>(t);
@@ -71,7 +73,7 @@ constexpr void fill_wo(UpdateKernel<ProbeHyper> (&t)[6][3][3]) {
 
 template <class T>
 struct ProbeTable {
-    UpdateKernel<ProbeHyper> k[6][3][3] = {};
+    ProbeFn k[6][3][3] = {};
     ProbeTable() {
         fill_wo<T, 0>(k);
         fill_wo<T, 1>(k);
@@ -85,17 +87,21 @@ struct ProbeTable {
 template <class T>
 void probe(const ProbeHyper& h, const Slot& s, std::size_t begin, std::size_t end) {
     static const ProbeTable<T> table;
-    UpdateKernel<ProbeHyper> f = nullptr;
+    ProbeFn f = nullptr;
     if (h.read_write >= 0 && h.read_write < 6 && h.write_only >= 0 && h.write_only < 3 && h.read_only >= 0 &&
         h.read_only < 3)
         f = table.k[h.read_write][h.write_only][h.read_only];
     if (f) f(h, s, begin, end);  // the binding checks the stream counts; nothing to do otherwise
 }
 
+constexpr KernelEntry kKernels[] = {
+    update_kernel("probe", same_dtypes(kFloat32), with_hyper<ProbeHyper, probe<float>>),
+    update_kernel("probe", same_dtypes(kFloat64), with_hyper<ProbeHyper, probe<double>>),
+};
+
 }  // namespace
 
-void probe_f32(const ProbeHyper& h, const Slot& s, std::size_t b, std::size_t e) { probe<float>(h, s, b, e); }
-void probe_f64(const ProbeHyper& h, const Slot& s, std::size_t b, std::size_t e) { probe<double>(h, s, b, e); }
+SIMDOPTIM_REGISTER_KERNELS(kKernels)
 
 }  // namespace SIMDOPTIM_TARGET
 }  // namespace simdoptim

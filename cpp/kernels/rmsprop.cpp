@@ -8,7 +8,7 @@
 //
 // Plain RMSprop reads w, g, s and writes w, s: 20 bytes per fp32 element.
 // Mirrors reference.rmsprop_update.
-#include "kernels.h"
+#include "rmsprop.h"
 #include "simd.h"
 
 namespace simdoptim {
@@ -66,10 +66,14 @@ void rmsprop(const RMSpropHyper& h, const Slot& s, std::size_t begin, std::size_
     }
 }
 
+constexpr KernelEntry kKernels[] = {
+    update_kernel("rmsprop", same_dtypes(kFloat32), with_hyper<RMSpropHyper, rmsprop<float>>),
+    update_kernel("rmsprop", same_dtypes(kFloat64), with_hyper<RMSpropHyper, rmsprop<double>>),
+};
+
 }  // namespace
 
-void rmsprop_f32(const RMSpropHyper& h, const Slot& s, std::size_t b, std::size_t e) { rmsprop<float>(h, s, b, e); }
-void rmsprop_f64(const RMSpropHyper& h, const Slot& s, std::size_t b, std::size_t e) { rmsprop<double>(h, s, b, e); }
+SIMDOPTIM_REGISTER_KERNELS(kKernels)
 
 }  // namespace SIMDOPTIM_TARGET
 }  // namespace simdoptim

@@ -18,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels.h"
+
 #if !defined(SIMDOPTIM_TARGET)
 #error "SIMDOPTIM_TARGET must be defined by the build (baseline, avx2, avx512)"
 #endif
@@ -220,6 +222,13 @@ inline void for_each_lane_block(std::size_t begin, std::size_t end, Body&& body)
         for (; i <= last; i += V::lanes) body(V{}, i);
     }
     for (; i < end; ++i) body(Scalar<T>{}, i);
+}
+
+// The registered form (kernels.h, UpdateFn) of an update kernel written as
+// kernel(const Hyper&, const Slot&, begin, end): the hyper-parameters come from the slot.
+template <class H, void (*F)(const H&, const Slot&, std::size_t, std::size_t)>
+void with_hyper(const Slot& s, std::size_t begin, std::size_t end) {
+    F(*static_cast<const H*>(s.hyper), s, begin, end);
 }
 
 }  // namespace SIMDOPTIM_TARGET

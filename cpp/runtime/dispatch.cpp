@@ -1,27 +1,20 @@
-// dispatch.cpp - CPU feature detection and the choice of kernel table.
+// dispatch.cpp - the kernel registry, CPU feature detection and the choice of path.
 //
-// Compiled with baseline flags only. A path is runnable when the CPU reports its
-// instructions AND the OS saves the wider registers (XGETBV), which GCC's
+// Compiled with baseline flags only. Every kernel source, compiled once per ISA, hands its
+// constant table of entry points to register_kernels while the extension loads; this file
+// keeps one list per ISA and answers lookups on the active one. A path is runnable when the
+// CPU reports its instructions AND the OS saves the wider registers (XGETBV), which GCC's
 // __builtin_cpu_supports checks for the AVX and AVX-512 states.
 #include "dispatch.h"
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 namespace simdoptim {
-
-#if !defined(SIMDOPTIM_HAVE_AVX2)
-const KernelTable* kernel_table_avx2() { return nullptr; }
-#endif
-#if !defined(SIMDOPTIM_HAVE_AVX512)
-const KernelTable* kernel_table_avx512() { return nullptr; }
-#endif
-
 namespace runtime {
 namespace {
-
-std::atomic<const KernelTable*> g_active{nullptr};
 
 bool cpu_has(const char* feature) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -42,16 +35,39 @@ bool cpu_has(const char* feature) {
 
 struct Path {
     const char* name;
-    const KernelTable* (*table)();
     bool (*runnable)();
 };
 
-const Path kPaths[] = {
-    {"baseline", kernel_table_baseline, [] { return true; }},
-    {"avx2", kernel_table_avx2, [] { return cpu_has("avx2") && cpu_has("fma"); }},
-    {"avx512", kernel_table_avx512,
-     [] { return cpu_has("avx512f") && cpu_has("avx512bw") && cpu_has("avx512dq") && cpu_has("avx512vl"); }},
+// narrowest first; the index is the path's id
+constexpr int kNumPaths = 3;
+const Path kPaths[kNumPaths] = {
+    {"baseline", [] { return true; }},
+    {"avx2", [] { return cpu_has("avx2") && cpu_has("fma"); }},
+    {"avx512", [] { return cpu_has("avx512f") && cpu_has("avx512bw") && cpu_has("avx512dq") && cpu_has("avx512vl"); }},
 };
+
+struct Table {
+    const KernelEntry* entries;
+    std::size_t count;
+};
+
+// Filled while the extension loads (static initialisation of the kernel objects), read-only
+// afterwards. A function-local static, so it exists before the first registration.
+std::vector<Table>* registry() {
+    static std::vector<Table> tables[kNumPaths];
+    return tables;
+}
+
+int path_id(const char* name) {
+    for (int i = 0; i < kNumPaths; ++i)
+        if (std::strcmp(kPaths[i].name, name) == 0) return i;
+    return -1;
+}
+
+std::atomic<int> g_active{0};
+std::atomic<unsigned> g_generation{0};
+
+bool compiled(int id) { return !registry()[id].empty(); }
 
 std::string join(const std::vector<std::string>& v) {
     std::string s;
@@ -61,19 +77,28 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-const KernelTable& kernels() { return *g_active.load(std::memory_order_relaxed); }
+const KernelEntry* find_kernel(const char* name, DTypes dtypes, int variant) {
+    for (const Table& t : registry()[g_active.load(std::memory_order_relaxed)])
+        for (std::size_t i = 0; i < t.count; ++i) {
+            const KernelEntry& e = t.entries[i];
+            if (e.variant == variant && e.dtypes == dtypes && std::strcmp(e.name, name) == 0) return &e;
+        }
+    return nullptr;
+}
+
+unsigned isa_generation() { return g_generation.load(std::memory_order_acquire); }
 
 std::vector<std::string> compiled_isas() {
     std::vector<std::string> out;
-    for (const auto& p : kPaths)
-        if (p.table()) out.push_back(p.name);
+    for (int i = 0; i < kNumPaths; ++i)
+        if (compiled(i)) out.push_back(kPaths[i].name);
     return out;
 }
 
 std::vector<std::string> available_isas() {
     std::vector<std::string> out;
-    for (const auto& p : kPaths)
-        if (p.table() && p.runnable()) out.push_back(p.name);
+    for (int i = 0; i < kNumPaths; ++i)
+        if (compiled(i) && kPaths[i].runnable()) out.push_back(kPaths[i].name);
     return out;
 }
 
@@ -85,22 +110,21 @@ std::vector<std::pair<std::string, bool>> cpu_features() {
 }
 
 void select_isa(const std::string& name) {
-    for (const auto& p : kPaths) {
-        if (name != p.name) continue;
-        if (!p.table())
-            throw std::invalid_argument("SIMDOPTIM_ISA='" + name + "': this build of simdoptim has no " + name +
-                                        " path (compiled: " + join(compiled_isas()) + ")");
-        if (!p.runnable())
-            throw std::invalid_argument("SIMDOPTIM_ISA='" + name + "': this CPU cannot run the " + name +
-                                        " path (available: " + join(available_isas()) + ")");
-        g_active.store(p.table(), std::memory_order_relaxed);
-        return;
-    }
-    throw std::invalid_argument("SIMDOPTIM_ISA='" + name + "' is not a known path; expected one of " +
-                                join(compiled_isas()));
+    const int id = path_id(name.c_str());
+    if (id < 0)
+        throw std::invalid_argument("SIMDOPTIM_ISA='" + name + "' is not a known path; expected one of " +
+                                    join(compiled_isas()));
+    if (!compiled(id))
+        throw std::invalid_argument("SIMDOPTIM_ISA='" + name + "': this build of simdoptim has no " + name +
+                                    " path (compiled: " + join(compiled_isas()) + ")");
+    if (!kPaths[id].runnable())
+        throw std::invalid_argument("SIMDOPTIM_ISA='" + name + "': this CPU cannot run the " + name +
+                                    " path (available: " + join(available_isas()) + ")");
+    g_active.store(id, std::memory_order_relaxed);
+    g_generation.fetch_add(1, std::memory_order_acq_rel);
 }
 
-std::string active_isa() { return kernels().isa; }
+std::string active_isa() { return kPaths[g_active.load(std::memory_order_relaxed)].name; }
 
 void init_dispatch() {
     const char* forced = std::getenv("SIMDOPTIM_ISA");
@@ -108,10 +132,20 @@ void init_dispatch() {
         select_isa(forced);
         return;
     }
-    g_active.store(kernel_table_baseline(), std::memory_order_relaxed);
-    const auto avail = available_isas();
-    select_isa(avail.back());
+    select_isa(available_isas().back());
 }
 
 }  // namespace runtime
+
+int register_kernels(const char* isa, const KernelEntry* entries, std::size_t count) noexcept {
+    const int id = runtime::path_id(isa);
+    if (id < 0) return 0;  // a path this file does not know: never selected
+    try {
+        runtime::registry()[id].push_back({entries, count});
+    } catch (...) {
+        return 0;  // out of memory while loading: the path then looks uncompiled
+    }
+    return 1;
+}
+
 }  // namespace simdoptim

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 #include "../kernels/kernels.h"
@@ -31,8 +33,6 @@ bool has_openmp();
 std::size_t parallel_grain();
 void set_parallel_grain(std::size_t elements);
 
-inline std::size_t dtype_size(DType d) { return d == kFloat64 ? 8 : 4; }
-
 // How many threads to use for work of this many elements.
 inline int threads_for(std::size_t elements) {
     const std::size_t by_grain = elements / (parallel_grain() ? parallel_grain() : 1);
@@ -44,7 +44,7 @@ inline int threads_for(std::size_t elements) {
 // First element at or after byte offset `bytes` of the slot whose parameter address
 // starts a 64-byte line (clamped to [0, n]).
 inline std::size_t line_aligned_index(const Slot& s, std::size_t bytes) {
-    const std::size_t es = dtype_size(s.dtype);
+    const std::size_t es = dtype_size(s.param_dtype);
     if (bytes >= s.n * es) return s.n;
     const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(s.param);
     const std::uintptr_t aligned = (base + bytes + 63) & ~std::uintptr_t(63);
@@ -57,7 +57,7 @@ template <class Fn>
 void for_each_slot_range(const Slot* slots, std::size_t count, Fn&& fn) {
     std::size_t total_bytes = 0, total_elems = 0;
     for (std::size_t i = 0; i < count; ++i) {
-        total_bytes += slots[i].n * dtype_size(slots[i].dtype);
+        total_bytes += slots[i].n * dtype_size(slots[i].param_dtype);
         total_elems += slots[i].n;
     }
     const int nt = threads_for(total_elems);
@@ -75,7 +75,7 @@ void for_each_slot_range(const Slot* slots, std::size_t count, Fn&& fn) {
         const std::size_t hi = total_bytes / nth * (tid + 1) + total_bytes % nth * (tid + 1) / nth;
         std::size_t prefix = 0;
         for (std::size_t i = 0; i < count && prefix < hi; ++i) {
-            const std::size_t bytes = slots[i].n * dtype_size(slots[i].dtype);
+            const std::size_t bytes = slots[i].n * dtype_size(slots[i].param_dtype);
             if (prefix + bytes > lo) {
                 const std::size_t b = lo <= prefix ? 0 : line_aligned_index(slots[i], lo - prefix);
                 const std::size_t e = hi >= prefix + bytes ? slots[i].n : line_aligned_index(slots[i], hi - prefix);
@@ -106,6 +106,34 @@ void parallel_items(std::size_t items, std::size_t elements_per_item, Fn&& fn) {
         if (b < e) fn(b, e);
     }
 #endif
+}
+
+// How many threads parallel_chunks will use for this work.
+inline std::size_t chunk_threads(std::size_t items, std::size_t elements_per_item) {
+    return std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(runtime::threads_for(items * elements_per_item)), items));
+}
+
+// Splits [0, items) into chunks handed out from a shared counter: a thread slowed down by
+// another process on its core then does less of the work instead of holding up the whole
+// call, as an even static split would (a gather moves bytes, so who copies what never
+// changes the result). fn(slot, begin, end): slot < nt is the same for all chunks one
+// thread runs, for per-thread buffers; nt comes from chunk_threads.
+template <class Fn>
+void parallel_chunks(std::size_t nt, std::size_t items, Fn&& fn) {
+    if (nt <= 1) {
+        if (items) fn(std::size_t(0), std::size_t(0), items);
+        return;
+    }
+    const std::size_t chunks = std::min(items, nt * 8);
+    std::atomic<std::size_t> next{0};
+    // One "item" per thread, its index the thread's slot, each item worth one grain so
+    // that parallel_items starts nt threads. If it starts fewer (the thread count was
+    // lowered meanwhile) a thread gets several slots, uses the first, and the shared
+    // counter still hands out every chunk.
+    runtime::parallel_items(nt, runtime::parallel_grain(), [&](std::size_t slot, std::size_t) {
+        for (std::size_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
+            fn(slot, items * c / chunks, items * (c + 1) / chunks);
+    });
 }
 
 }  // namespace runtime

@@ -1,8 +1,8 @@
 """simdoptim - the optimizer step, SIMD and multi-threaded, bit-exact with its NumPy reference.
 
     import simdoptim
-    opt = simdoptim.Adam(params, lr=1e-3)      # params: list or dict of float32/float64 arrays
-    opt.step(grads)                              # updates params in place
+    opt = simdoptim.Adam(params, lr=1e-3)      # params: list or dict of float32/float64 arrays,
+    opt.step(grads)                              # or parameter groups; updated in place
 
 ``simdoptim.reference`` holds the same API in plain NumPy (the specification);
 ``simdoptim.functional`` the stateless updates; ``simdoptim.schedules`` learning-rate
@@ -16,20 +16,33 @@ Specialization). ``simdoptim.cpu_info()`` says which SIMD path runs (set
 
 from __future__ import annotations
 
-from . import _core, batching, checkpoint, course, functional, reference, schedules
-from .batching import MiniBatches, take
+from . import _algorithms, _core, _optimizer, batching, checkpoint, course, functional, reference, schedules
 from ._core import cpu_info, get_num_threads, set_num_threads
+from .batching import MiniBatches, take
 from .checkpoint import load_checkpoint, save_checkpoint
 from .functional import all_finite, ewma
-from .optimizers import EMA, GD, Adam, Momentum, RMSprop
 
 __version__ = "0.1.0"
+
+
+def _plan(cls, func, params, states, groups, num_groups, labels):
+    return _core.Plan(func, cls.op, params, states, groups, num_groups, labels)
+
+
+#: the compiled backend of the optimizer classes
+BACKEND = _optimizer.Backend("compiled", _plan)
+
+GD = _algorithms.GD.using(BACKEND, __name__)
+Momentum = _algorithms.Momentum.using(BACKEND, __name__)
+RMSprop = _algorithms.RMSprop.using(BACKEND, __name__)
+Adam = _algorithms.Adam.using(BACKEND, __name__)
+EMA = _algorithms.EMA.using(BACKEND, __name__)
 
 __all__ = [
     "GD", "Momentum", "RMSprop", "Adam", "EMA", "ewma", "all_finite",
     "take", "MiniBatches",
-    "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "schedules", "__version__",
-    "save_checkpoint", "load_checkpoint", "checkpoint", "batching", "course",
+    "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "schedules", "course", "__version__",
+    "save_checkpoint", "load_checkpoint", "checkpoint", "batching",
 ]
 
 

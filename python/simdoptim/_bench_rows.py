@@ -328,7 +328,7 @@ def _optimizer_row(case, fast_cls, ref_cls, kwargs, state_attrs, torch_make, dee
     impls = {"simdoptim": lambda: fast.step(gs)}
     # the probe runs on the optimizer's own state buffers when it can see them (same
     # addresses, same alignment), else on new ones of the same size
-    states = [getattr(fast, a, None) or [np.ones_like(w) for w in ws] for a in state_attrs]
+    states = [fast._state.get(a.lstrip("_")) or [np.ones_like(w) for w in ws] for a in state_attrs]
     rw, wo, ro = case.row.streams
     case.data["probe"] = _probe_buffers(ws, *states, gs)
     impls["probe"] = _probe(case, rw, wo, ro)

@@ -28,7 +28,7 @@ import numbers
 
 import numpy as np
 
-from . import batching, functional, reference, schedules
+from . import _checks, batching, functional, reference, schedules
 
 __all__ = [
     "update_parameters_with_gd", "initialize_velocity", "update_parameters_with_momentum", "initialize_adam",
@@ -233,7 +233,7 @@ def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
 def _take_columns(A, idx):
     """``A[:, idx]``, by the compiled gather when it can read A directly (C-contiguous, a
     gatherable dtype); anything else goes through NumPy's indexing, with the same result."""
-    if A.flags.c_contiguous and A.dtype.kind in reference.TAKE_KINDS and A.dtype.itemsize in reference.TAKE_ITEMSIZES:
+    if A.flags.c_contiguous and A.dtype.kind in _checks.TAKE_KINDS and A.dtype.itemsize in _checks.TAKE_ITEMSIZES:
         return batching.take(A, idx, axis=1)
     return A[:, idx]
 

@@ -30,7 +30,9 @@ import time
 
 import numpy as np
 
-from . import _console, _plotting, batching, functional, optimizers, schedules
+import simdoptim
+
+from . import _console, _plotting, batching, functional, schedules
 
 __all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train", "train_all",
            "optimizer_paths", "temperature_series", "run", "main"]
@@ -133,9 +135,9 @@ def predict(X, parameters):
 # -- training --------------------------------------------------------------------------------------
 
 OPTIMIZERS = {
-    "gd": ("Mini-batch GD", lambda p, lr: optimizers.GD(p, lr=lr)),
-    "momentum": ("Momentum", lambda p, lr: optimizers.Momentum(p, lr=lr, beta=0.9)),
-    "adam": ("Adam", lambda p, lr: optimizers.Adam(p, lr=lr, beta1=0.9, beta2=0.999, eps=1e-8)),
+    "gd": ("Mini-batch GD", lambda p, lr: simdoptim.GD(p, lr=lr)),
+    "momentum": ("Momentum", lambda p, lr: simdoptim.Momentum(p, lr=lr, beta=0.9)),
+    "adam": ("Adam", lambda p, lr: simdoptim.Adam(p, lr=lr, beta1=0.9, beta2=0.999, eps=1e-8)),
 }
 
 
@@ -266,10 +268,10 @@ ZOOM = {
 #: the same first step as GD at 0.1 (and the same steps as PyTorch's SGD, momentum 0.9, lr
 #: 0.1); RMSprop's and Adam's rates are step lengths, not gradient multipliers.
 PATH_OPTIMIZERS = (
-    ("GD", "GD", 0.1, lambda w, lr: optimizers.GD(w, lr=lr)),
-    ("Momentum", "momentum (β 0.9)", 1.0, lambda w, lr: optimizers.Momentum(w, lr=lr, beta=0.9)),
-    ("RMSprop", "RMSprop (β2 0.99)", 0.05, lambda w, lr: optimizers.RMSprop(w, lr=lr, beta2=0.99)),
-    ("Adam", "Adam", 0.1, lambda w, lr: optimizers.Adam(w, lr=lr)),
+    ("GD", "GD", 0.1, lambda w, lr: simdoptim.GD(w, lr=lr)),
+    ("Momentum", "momentum (β 0.9)", 1.0, lambda w, lr: simdoptim.Momentum(w, lr=lr, beta=0.9)),
+    ("RMSprop", "RMSprop (β2 0.99)", 0.05, lambda w, lr: simdoptim.RMSprop(w, lr=lr, beta2=0.99)),
+    ("Adam", "Adam", 0.1, lambda w, lr: simdoptim.Adam(w, lr=lr)),
 )
 
 

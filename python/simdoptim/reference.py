@@ -15,15 +15,18 @@ give bit-identical float32 and float64 results. Conventions:
 
 The functional updates (``*_update``) take lists of arrays, one entry per parameter tensor,
 and update them in place; the classes (``GD``, ``Momentum``, ``RMSprop``, ``Adam``, ``EMA``)
-keep the state and the step count for you and share their bookkeeping with the fast classes.
+are the algorithm classes of the one optimizer core bound to these functions (the compiled
+``simdoptim.GD`` etc. are the same classes bound to the kernels). This module is plain NumPy:
+it imports nothing compiled.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _base, _validate
-from ._base import bias_correction
+from . import _algorithms, _checks
+from ._optimizer import Backend, PythonPlan
+from ._optimizer import bias_correction as _bias_correction
 
 __all__ = [
     "gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
@@ -41,10 +44,9 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None):
     The caller's gradient arrays are never modified.
     """
     func = "gd_update"
-    _validate.check_finite_nonnegative(func, "lr", lr)
-    _validate.check_finite_nonnegative(func, "weight_decay", weight_decay)
-    _validate.collect(func, params, grads, (), names)
-    lr, weight_decay = float(lr), float(weight_decay)
+    hp = _algorithms.check_hyper(func, _algorithms.GD, {"lr": lr, "weight_decay": weight_decay}, params)
+    _checks.collect(func, params, grads, (), names)
+    lr, weight_decay = hp["lr"], hp["weight_decay"]
     for w, g in zip(params, grads):
         if weight_decay != 0.0:
             g = g + weight_decay * w
@@ -63,14 +65,10 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
     ``lr / (1 - beta)``. ``v`` starts at zero; weight decay is added to ``g`` first.
     """
     func = "momentum_update"
-    nesterov = _validate.check_flag(func, "nesterov", nesterov)
-    _validate.check_finite_nonnegative(func, "lr", lr)
-    _validate.check_beta(func, "beta", beta)
-    _validate.check_finite_nonnegative(func, "weight_decay", weight_decay)
-    if form not in ("ema", "sum"):
-        raise ValueError(f"{func}: form must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' (v = beta*v + g), got {form!r}")
-    _validate.collect(func, params, grads, (("velocities", velocities),), names)
-    lr, beta, weight_decay = float(lr), float(beta), float(weight_decay)
+    hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
+                                                             "weight_decay": weight_decay}, params)
+    _checks.collect(func, params, grads, (("velocities", velocities),), names)
+    lr, beta, weight_decay, nesterov = hp["lr"], hp["beta"], hp["weight_decay"], hp["nesterov"]
     for w, g, v in zip(params, grads, velocities):
         if weight_decay != 0.0:
             g = g + weight_decay * w
@@ -109,21 +107,18 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
     ``b <- momentum b + g / (sqrt(.) + eps)``, ``w <- w - lr b`` (PyTorch's variant).
     """
     func = "rmsprop_update"
-    _validate.check_finite_nonnegative(func, "lr", lr)
-    _validate.check_beta(func, "beta2", beta2)
-    _validate.check_finite_nonnegative(func, "eps", eps)
-    _validate.check_finite_nonnegative(func, "eps_root", eps_root)
-    _validate.check_finite_nonnegative(func, "weight_decay", weight_decay)
-    _validate.check_beta(func, "momentum", momentum)
+    hp = _algorithms.check_hyper(func, _algorithms.RMSprop, {
+        "lr": lr, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay, "momentum": momentum,
+    }, params)
     if momentum != 0.0 and momentum_buffers is None:
         raise ValueError(f"{func}: momentum_buffers is required when momentum > 0")
     bufs = momentum_buffers if momentum != 0.0 else None
-    _validate.collect(
+    _checks.collect(
         func, params, grads,
         (("square_avgs", square_avgs), ("grad_avgs", grad_avgs), ("momentum_buffers", bufs)), names,
     )
-    lr, beta2, eps, eps_root = float(lr), float(beta2), float(eps), float(eps_root)
-    weight_decay, momentum = float(weight_decay), float(momentum)
+    lr, beta2, eps, eps_root = hp["lr"], hp["beta2"], hp["eps"], hp["eps_root"]
+    weight_decay, momentum = hp["weight_decay"], hp["momentum"]
     for i in range(len(params)):
         w, g, s = params[i], grads[i], square_avgs[i]
         if weight_decay != 0.0:
@@ -160,22 +155,19 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=0.001, beta1=0
     ``max_exp_avg_sqs``): ``v_max <- max(v_max, v)`` and ``v_max`` replaces ``v`` in ``v_hat``.
     """
     func = "adam_update"
-    decoupled = _validate.check_flag(func, "decoupled", decoupled)
-    _validate.check_step(func, step)
-    _validate.check_finite_nonnegative(func, "lr", lr)
-    _validate.check_beta(func, "beta1", beta1)
-    _validate.check_beta(func, "beta2", beta2)
-    _validate.check_finite_nonnegative(func, "eps", eps)
-    _validate.check_finite_nonnegative(func, "eps_root", eps_root)
-    _validate.check_finite_nonnegative(func, "weight_decay", weight_decay)
-    _validate.collect(
+    _checks.check_step(func, step)
+    hp = _algorithms.check_hyper(func, _algorithms.Adam, {
+        "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
+        "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None,
+    }, params)
+    _checks.collect(
         func, params, grads,
         (("exp_avgs", exp_avgs), ("exp_avg_sqs", exp_avg_sqs), ("max_exp_avg_sqs", max_exp_avg_sqs)), names,
     )
-    lr, beta1, beta2, eps, eps_root = float(lr), float(beta1), float(beta2), float(eps), float(eps_root)
-    weight_decay, step = float(weight_decay), int(step)
-    bc1 = bias_correction(beta1, step)       # 1 - beta1^t, float64
-    bc2 = bias_correction(beta2, step)       # 1 - beta2^t, float64
+    lr, beta1, beta2, eps, eps_root = hp["lr"], hp["beta1"], hp["beta2"], hp["eps"], hp["eps_root"]
+    weight_decay, decoupled, step = hp["weight_decay"], hp["decoupled"], int(step)
+    bc1 = _bias_correction(beta1, step)       # 1 - beta1^t, float64
+    bc2 = _bias_correction(beta2, step)       # 1 - beta2^t, float64
     for i in range(len(params)):
         w, g, m, v = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]
         if weight_decay != 0.0:
@@ -203,14 +195,14 @@ def ema_update(averages, values, *, beta, step, bias_correction=False, outs=None
     ``1 - beta**step`` when ``bias_correction`` (``v_0 = 0`` biases early values toward 0).
     """
     func = "ema_update"
-    bias_correction = _validate.check_flag(func, "bias_correction", bias_correction)
-    _validate.check_beta(func, "beta", beta)
-    _validate.check_step(func, step)
+    _checks.check_step(func, step)
+    hp = _algorithms.check_hyper(func, _algorithms.EMA, {"beta": beta, "bias_correction": bias_correction}, averages)
+    beta, bias_correction = hp["beta"], hp["bias_correction"]
     if bias_correction and outs is None:
         raise ValueError(f"{func}: bias_correction=True needs outs to write the corrected averages into")
-    _validate.collect(func, averages, values, (("outs", outs),), names, grads_name="values", params_name="averages")
-    beta, step = float(beta), int(step)
-    c = _base.bias_correction(beta, step)
+    _checks.collect(func, averages, values, (("outs", outs),), names, grads_name="values", params_name="averages")
+    step = int(step)
+    c = _bias_correction(beta, step)
     for i in range(len(averages)):
         v, x = averages[i], values[i]
         v *= beta
@@ -232,10 +224,10 @@ def ewma(series, beta, bias_correction=True, axis=-1):
     float64 gives float64, other real dtypes are averaged in float64. Returns a new
     C-contiguous array of the input's shape.
     """
-    x = _base.ewma_prepare(series, beta)
-    bias_correction = _validate.check_flag("ewma", "bias_correction", bias_correction)
+    x = _checks.prepare_series("ewma", series, beta)
+    bias_correction = _checks.check_flag("ewma", "bias_correction", bias_correction)
     beta = float(beta)
-    axis = _normalize_axis(axis, x.ndim)
+    axis = _checks.normalize_axis(axis, x.ndim)
     if x.size == 0:
         return np.empty(x.shape, x.dtype)  # nothing to average (the time axis may still be huge)
     xt = np.moveaxis(x, axis, -1)
@@ -243,119 +235,46 @@ def ewma(series, beta, bias_correction=True, axis=-1):
     v = np.zeros(xt.shape[:-1], x.dtype)
     for t in range(xt.shape[-1]):
         v = beta * v + (1.0 - beta) * xt[..., t]
-        out[..., t] = v / _base.bias_correction(beta, t + 1) if bias_correction else v
+        out[..., t] = v / _bias_correction(beta, t + 1) if bias_correction else v
     return np.ascontiguousarray(np.moveaxis(out, -1, axis))
 
 
 def all_finite(arrays):
     """True when no array of the list holds a NaN or an infinity (``np.isfinite`` on each)."""
-    _validate.require_list("all_finite", "arrays", arrays)
+    _checks.require_list("all_finite", "arrays", arrays)
     for i, a in enumerate(arrays):
-        if not isinstance(a, np.ndarray) or a.dtype not in _validate.FLOAT_DTYPES:
+        if not isinstance(a, np.ndarray) or a.dtype not in _checks.FLOAT_DTYPES:
             raise TypeError(f"all_finite: arrays[{i}] must be a float32 or float64 numpy.ndarray")
     return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
-def _normalize_axis(axis, ndim, func="ewma", what="an array"):
-    """``axis`` as an index in [0, ndim): an int (not bool) with -ndim <= axis < ndim."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{func}: axis must be an int, got {type(axis).__name__}")
-    if not -ndim <= axis < ndim:
-        raise IndexError(f"{func}: axis {axis} is out of bounds for {what} of dimension {ndim}")
-    return int(axis) % ndim
+# ---------------------------------------------------------------------------------------
+# The optimizer classes: the one class per algorithm, bound to the functions above.
+
+#: update function of each algorithm (by its kernel's name)
+UPDATES = {"gd": gd_update, "momentum": momentum_update, "rmsprop": rmsprop_update, "adam": adam_update,
+           "ema": ema_update}
 
 
-def _check_gather_dtype(func, name, A):
-    """What the compiled gather copies: bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes."""
-    if A.dtype.kind not in TAKE_KINDS or A.dtype.itemsize not in TAKE_ITEMSIZES:
-        raise TypeError(f"{func}: {name} has dtype {A.dtype}; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
+def _plan(cls, func, params, states, groups, num_groups, labels):
+    return PythonPlan(func, UPDATES[cls.op], cls.kwargs_of, cls.stepped, cls.states, params, states, groups,
+                      num_groups, labels)
 
 
-class GD(_base.GD):
-    __doc__ = _base.GD.__doc__ or "Mini-batch gradient descent (reference). See gd_update."
-    _gd_update = staticmethod(gd_update)
-    _all_finite = staticmethod(all_finite)
+#: the NumPy backend of the optimizer classes
+BACKEND = Backend("reference", _plan)
 
-
-class Momentum(_base.Momentum):
-    """Gradient descent with momentum (reference). See momentum_update."""
-    _momentum_update = staticmethod(momentum_update)
-    _all_finite = staticmethod(all_finite)
-
-
-class RMSprop(_base.RMSprop):
-    """RMSprop (reference). See rmsprop_update."""
-    _rmsprop_update = staticmethod(rmsprop_update)
-    _all_finite = staticmethod(all_finite)
-
-
-class Adam(_base.Adam):
-    """Adam / AdamW (decoupled=True) / AMSGrad (amsgrad=True) (reference). See adam_update."""
-    _adam_update = staticmethod(adam_update)
-    _all_finite = staticmethod(all_finite)
-
-
-class EMA(_base.EMA):
-    __doc__ = _base.EMA.__doc__
-    _ema_update = staticmethod(ema_update)
+GD = _algorithms.GD.using(BACKEND, __name__)
+Momentum = _algorithms.Momentum.using(BACKEND, __name__)
+RMSprop = _algorithms.RMSprop.using(BACKEND, __name__)
+Adam = _algorithms.Adam.using(BACKEND, __name__)
+EMA = _algorithms.EMA.using(BACKEND, __name__)
 
 
 # ---------------------------------------------------------------------------------------
 # Mini-batches (SPEC section 1): a gather of examples by index, and one epoch of shuffled
 # mini-batches built on it. The permutation always comes from a NumPy Generator, so the
 # fast backend (simdoptim.batching) sees the same stream and yields the same batches.
-
-#: dtypes ``take`` gathers: bool and every numeric kind, of an element size the compiled
-#: gather has a kernel for (1, 2, 4, 8 or 16 bytes; complex256 has 32 and is refused).
-TAKE_KINDS = "biufc"
-TAKE_ITEMSIZES = (1, 2, 4, 8, 16)
-INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
-
-
-def _check_take_args(X, indices, axis, out):
-    """The checks of ``take``, shared by both backends' Python layers (the compiled
-    ``_core.take`` repeats them in C++). Returns the normalised axis and the output shape."""
-    func = "take"
-    if not isinstance(X, np.ndarray):
-        raise TypeError(f"{func}: X must be a numpy.ndarray, got {type(X).__name__}")
-    if X.ndim not in (1, 2):
-        raise ValueError(f"{func}: X must be 1-D or 2-D, got {X.ndim}-D with shape {X.shape}")
-    _check_gather_dtype(func, "X", X)
-    axis = _normalize_axis(axis, X.ndim, func)
-    if not isinstance(indices, np.ndarray):
-        raise TypeError(
-            f"{func}: indices must be a 1-D numpy array of int32 or int64, got {type(indices).__name__} "
-            f"(convert with np.asarray(indices, dtype=np.int64))"
-        )
-    if indices.dtype not in INDEX_DTYPES or not indices.dtype.isnative:
-        raise TypeError(f"{func}: indices has dtype {indices.dtype}; expected int32 or int64 (native byte order)")
-    if indices.ndim != 1:
-        raise ValueError(f"{func}: indices must be 1-D, got shape {indices.shape}")
-    shape = list(X.shape)
-    shape[axis] = indices.shape[0]
-    shape = tuple(shape)
-    if out is not None:
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"{func}: out must be a numpy.ndarray or None, got {type(out).__name__}")
-        if out.dtype != X.dtype:
-            raise TypeError(f"{func}: out has dtype {out.dtype} but X has dtype {X.dtype}; they must be the same")
-        if out.shape != shape:
-            raise ValueError(f"{func}: out has shape {out.shape}; expected {shape}")
-        if not out.flags.writeable:
-            raise ValueError(f"{func}: out is read-only")
-        for name, other in (("X", X), ("indices", indices)):
-            if out.size and other.size and np.may_share_memory(out, other):
-                raise ValueError(f"{func}: out overlaps {name} in memory; pass a separate output array")
-    m = X.shape[axis]
-    if indices.size:
-        lo, hi = indices.min(), indices.max()
-        if lo < -m or hi >= m:
-            pos = int(np.flatnonzero((indices < -m) | (indices >= m))[0])
-            raise IndexError(
-                f"{func}: indices[{pos}] = {int(indices[pos])} is out of bounds for axis {axis} with size {m}"
-            )
-    return axis, shape
-
 
 def take(X, indices, axis=0, out=None):
     r"""The examples of ``X`` at ``indices`` along ``axis``: ``np.take(X, indices, axis=axis)``.
@@ -369,7 +288,7 @@ def take(X, indices, axis=0, out=None):
     Lists of indices, other index dtypes and ``axis=None`` are refused rather than
     converted.
     """
-    axis, _ = _check_take_args(X, indices, axis, out)
+    axis, _ = _checks.check_take_args(X, indices, axis, out)
     return np.take(X, indices, axis=axis, out=out)
 
 
@@ -401,12 +320,12 @@ class MiniBatches:
     def __init__(self, X, Y=None, batch_size=64, *, axis=0, shuffle=True, seed=None, drop_last=False,
                  reuse_buffers=False):
         func = "MiniBatches"
-        self._X, self.axis = _check_examples(func, "X", X, axis)
+        self._X, self.axis = _checks.check_examples(func, "X", X, axis)
         self.num_examples = X.shape[self.axis]
         self._Y, self._y_axis = None, None
         if Y is not None:
             y_axis = 0 if getattr(Y, "ndim", 0) == 1 else (self.axis and -1)
-            self._Y, self._y_axis = _check_examples(func, "Y", Y, y_axis)
+            self._Y, self._y_axis = _checks.check_examples(func, "Y", Y, y_axis)
             if Y.shape[self._y_axis] != self.num_examples:
                 where = "rows" if self._y_axis == 0 else "columns"
                 raise ValueError(
@@ -424,9 +343,9 @@ class MiniBatches:
                 or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool))):
             raise TypeError(f"{func}: seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
         self.batch_size = int(batch_size)
-        self.shuffle = _validate.check_flag(func, "shuffle", shuffle)
-        self.drop_last = _validate.check_flag(func, "drop_last", drop_last)
-        self.reuse_buffers = _validate.check_flag(func, "reuse_buffers", reuse_buffers)
+        self.shuffle = _checks.check_flag(func, "shuffle", shuffle)
+        self.drop_last = _checks.check_flag(func, "drop_last", drop_last)
+        self.reuse_buffers = _checks.check_flag(func, "reuse_buffers", reuse_buffers)
         self.rng = np.random.default_rng(seed)  # a Generator passed in is used as is
         self._x_buffer = self._y_buffer = None
         if self.reuse_buffers:
@@ -470,16 +389,3 @@ class MiniBatches:
     def __repr__(self):
         return (f"{type(self).__name__}(m={self.num_examples}, batch_size={self.batch_size}, axis={self.axis}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, batches={len(self)})")
-
-
-def _check_examples(func, name, A, axis):
-    """A (the array, unchanged) and its example axis (0 or A.ndim - 1) after the checks."""
-    if not isinstance(A, np.ndarray):
-        raise TypeError(f"{func}: {name} must be a numpy.ndarray, got {type(A).__name__}")
-    if A.ndim < 1:
-        raise ValueError(f"{func}: {name} must have at least one dimension, got a 0-d array")
-    _check_gather_dtype(func, name, A)
-    axis = _normalize_axis(axis, A.ndim, func, name)
-    if axis not in (0, A.ndim - 1):
-        raise ValueError(f"{func}: the examples must be on the first or the last axis of {name}, got axis {axis}")
-    return A, axis

@@ -1,30 +1,31 @@
-// register_bench.cpp - private entry points for the benchmarks (simdoptim.benchmark).
+// probe.cpp - private entry points for the benchmarks (simdoptim.benchmark).
 //
 // _bandwidth_probe runs the probe kernel (kernels/probe.cpp) over a list of tensors, each a
 // tuple of buffers: the first read_write are updated in place, the next write_only are only
 // written, the rest only read. It is checked and threaded exactly like an optimizer update
 // (one parallel region over all tensors, GIL released), so its time is the floor an update
 // moving the same bytes could reach.
+#include "../kernels/probe.h"
 #include "../runtime/dispatch.h"
 #include "../runtime/parallel.h"
 #include "checks.h"
-#include "register.h"
 
 namespace simdoptim {
 namespace bindings {
 namespace {
 
 void bandwidth_probe(py::object tensors, int read_write, int write_only) {
-    const Context ctx{"_bandwidth_probe", py::none()};
-    py::sequence items = require_list(ctx, "tensors", tensors);
+    const std::string func = "_bandwidth_probe";
+    py::sequence items = require_list(func, "tensors", tensors);
     if (read_write < 0 || write_only < 0 || read_write + write_only < 1 || read_write > 5 || write_only > 2)
         throw py::value_error("_bandwidth_probe: need 0 <= read_write <= 5, 0 <= write_only <= 2 and at least one written buffer");
     const std::size_t count = py::len(items);
     std::vector<Slot> slots(count);
     std::vector<Interval> intervals;
+    std::vector<py::array> keep_alive;  // the kernel runs without the GIL: hold the arrays
     int read_only = -1;
     for (std::size_t i = 0; i < count; ++i) {
-        py::sequence bufs = require_list(ctx, "tensors[i]", items[i]);
+        py::sequence bufs = require_list(func, "tensors[i]", items[i]);
         const int nb = int(py::len(bufs));
         const int ro = nb - read_write - write_only;
         if (ro < 0 || ro > 2 || nb > kProbeMaxStreams)
@@ -39,8 +40,8 @@ void bandwidth_probe(py::object tensors, int read_write, int write_only) {
             const std::string label = "tensors[" + std::to_string(i) + "][" + std::to_string(k) + "]";
             if (!py::isinstance<py::array>(h)) throw py::type_error("_bandwidth_probe: " + label + " must be a numpy.ndarray");
             py::array a = py::reinterpret_borrow<py::array>(h);
-            const int num = a.dtype().num();
-            if ((num != py::detail::npy_api::NPY_FLOAT_ && num != py::detail::npy_api::NPY_DOUBLE_) || a.dtype().byteorder() == '>')
+            const DType dt = dtype_of(a.dtype());
+            if (dt != kFloat32 && dt != kFloat64)
                 throw py::type_error("_bandwidth_probe: " + label + " must be native float32 or float64");
             if (!(a.flags() & py::array::c_style) || !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
                 throw py::value_error("_bandwidth_probe: " + label + " must be C-contiguous and aligned");
@@ -48,12 +49,13 @@ void bandwidth_probe(py::object tensors, int read_write, int write_only) {
             if (written && !a.writeable()) throw py::value_error("_bandwidth_probe: " + label + " is read-only");
             if (k == 0) {
                 s.n = std::size_t(a.size());
-                s.dtype = dtype_of(a);
-                s.grad_dtype = s.dtype;
-            } else if (std::size_t(a.size()) != s.n || dtype_of(a) != s.dtype) {
+                s.param_dtype = dt;
+                s.grad_dtype = dt;
+            } else if (std::size_t(a.size()) != s.n || dt != s.param_dtype) {
                 throw py::value_error("_bandwidth_probe: " + label + " must have the size and dtype of tensors[" +
                                       std::to_string(i) + "][0]");
             }
+            keep_alive.push_back(a);
             void* p = written ? a.mutable_data() : const_cast<void*>(a.data());
             switch (k) {
                 case 0: s.param = p; break;
@@ -65,23 +67,25 @@ void bandwidth_probe(py::object tensors, int read_write, int write_only) {
             }
             // intervals keep a pointer to the arg name, so it must be a literal
             const auto lo = reinterpret_cast<std::uintptr_t>(a.data());
-            if (a.nbytes()) intervals.push_back({lo, lo + std::size_t(a.nbytes()), written, "buffers", i});
+            if (a.nbytes()) intervals.push_back({Span{lo, lo + std::size_t(a.nbytes())}, written, "buffers", i});
         }
     }
-    check_no_overlap(ctx, intervals);
+    check_no_overlap(func, Labels{py::none()}, intervals);
     // scale makes the written value the mean of what was read, so repeated calls stay finite
     const int reads = read_write + (read_only > 0 ? read_only : 0);
     ProbeHyper h{read_write, write_only, read_only > 0 ? read_only : 0, reads ? 1.0 / reads : 1.0};
-    auto f32 = runtime::kernels().probe[kFloat32], f64 = runtime::kernels().probe[kFloat64];
-    py::gil_scoped_release nogil;
+    for (Slot& s : slots) s.hyper = &h;
+    const UpdateFn f32 = runtime::find_kernel("probe", same_dtypes(kFloat32))->update;
+    const UpdateFn f64 = runtime::find_kernel("probe", same_dtypes(kFloat64))->update;
+    ReleasedGIL nogil;
     runtime::for_each_slot_range(slots.data(), slots.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
-        (s.dtype == kFloat64 ? f64 : f32)(h, s, b, e);
+        (s.param_dtype == kFloat64 ? f64 : f32)(s, b, e);
     });
 }
 
 }  // namespace
 
-void register_bench(py::module_& m) {
+SIMDOPTIM_BINDING(probe) {
     using namespace py::literals;
     m.def("_bandwidth_probe", &bandwidth_probe, "tensors"_a, py::kw_only(), "read_write"_a, "write_only"_a = 0,
           "Private (benchmarks): the memory-bandwidth probe. tensors is a list of tuples of equal-size "

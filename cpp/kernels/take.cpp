@@ -1,4 +1,4 @@
-// gather.cpp - the mini-batch gather: dst = np.take(src, idx, axis) by copying bytes.
+// take.cpp - the mini-batch gather: dst = np.take(src, idx, axis) by copying bytes.
 //
 // Nothing is computed, so one kernel per element size (1, 2, 4, 8, 16 bytes) serves every
 // dtype, and the result is bit-identical to NumPy's by construction. Three shapes of work:
@@ -18,7 +18,6 @@
 // count from the end as in NumPy. The binding hands ranges of work items to the threads.
 #include <cstring>
 
-#include "kernels.h"
 #include "simd.h"
 
 namespace simdoptim {
@@ -247,28 +246,30 @@ void index_bounds(const void* indices, std::size_t begin, std::size_t end, std::
     *hi = h;
 }
 
-}  // namespace
-
-void index_bounds_i32(const void* p, std::size_t b, std::size_t e, std::int64_t* lo, std::int64_t* hi) {
-    index_bounds<std::int32_t>(p, b, e, lo, hi);
-}
-void index_bounds_i64(const void* p, std::size_t b, std::size_t e, std::int64_t* lo, std::int64_t* hi) {
-    index_bounds<std::int64_t>(p, b, e, lo, hi);
-}
-void gather_rows(const Gather& g, std::size_t b, std::size_t e) {
+void take_rows(const Gather& g, std::size_t b, std::size_t e) {
     if (g.indices64) return gather_rows_impl<std::int64_t>(g, b, e);
     gather_rows_impl<std::int32_t>(g, b, e);
 }
-void gather_elems_1(const Gather& g, std::size_t b, std::size_t e) { gather_elems<1>(g, b, e); }
-void gather_elems_2(const Gather& g, std::size_t b, std::size_t e) { gather_elems<2>(g, b, e); }
-void gather_elems_4(const Gather& g, std::size_t b, std::size_t e) { gather_elems<4>(g, b, e); }
-void gather_elems_8(const Gather& g, std::size_t b, std::size_t e) { gather_elems<8>(g, b, e); }
-void gather_elems_16(const Gather& g, std::size_t b, std::size_t e) { gather_elems<16>(g, b, e); }
-void gather_cols_tiled_1(const Gather& g, std::size_t b, std::size_t e, void* t) { gather_cols_tiled<1>(g, b, e, t); }
-void gather_cols_tiled_2(const Gather& g, std::size_t b, std::size_t e, void* t) { gather_cols_tiled<2>(g, b, e, t); }
-void gather_cols_tiled_4(const Gather& g, std::size_t b, std::size_t e, void* t) { gather_cols_tiled<4>(g, b, e, t); }
-void gather_cols_tiled_8(const Gather& g, std::size_t b, std::size_t e, void* t) { gather_cols_tiled<8>(g, b, e, t); }
-void gather_cols_tiled_16(const Gather& g, std::size_t b, std::size_t e, void* t) { gather_cols_tiled<16>(g, b, e, t); }
+
+constexpr KernelEntry kKernels[] = {
+    index_bounds_kernel("index_bounds", 4, index_bounds<std::int32_t>),
+    index_bounds_kernel("index_bounds", 8, index_bounds<std::int64_t>),
+    gather_kernel("take_rows", 0, take_rows),
+    gather_kernel("take_elems", 1, gather_elems<1>),
+    gather_kernel("take_elems", 2, gather_elems<2>),
+    gather_kernel("take_elems", 4, gather_elems<4>),
+    gather_kernel("take_elems", 8, gather_elems<8>),
+    gather_kernel("take_elems", 16, gather_elems<16>),
+    gather_tiled_kernel("take_cols_tiled", 1, gather_cols_tiled<1>),
+    gather_tiled_kernel("take_cols_tiled", 2, gather_cols_tiled<2>),
+    gather_tiled_kernel("take_cols_tiled", 4, gather_cols_tiled<4>),
+    gather_tiled_kernel("take_cols_tiled", 8, gather_cols_tiled<8>),
+    gather_tiled_kernel("take_cols_tiled", 16, gather_cols_tiled<16>),
+};
+
+}  // namespace
+
+SIMDOPTIM_REGISTER_KERNELS(kKernels)
 
 }  // namespace SIMDOPTIM_TARGET
 }  // namespace simdoptim

@@ -1,4 +1,4 @@
-// register_batching.cpp - take(X, indices, axis=0, out=None): np.take for 1-D and 2-D
+// take.cpp - take(X, indices, axis=0, out=None): np.take for 1-D and 2-D
 // C-contiguous arrays, gathered by the threads with the GIL released.
 //
 // Everything is checked before a byte is written, in the order and with the messages of
@@ -8,20 +8,13 @@
 // 1-D arrays, rows narrow enough to be one unit (an (m, 1) float32 label column) and
 // columns of short rows; or, for the columns of a wide array, transposed tiles.
 #include <algorithm>
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <new>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "../runtime/dispatch.h"
 #include "../runtime/parallel.h"
+#include "../runtime/scratch.h"
 #include "checks.h"
-#include "register.h"
 
 namespace simdoptim {
 namespace bindings {
@@ -30,7 +23,6 @@ namespace {
 [[noreturn]] void type_error(const std::string& msg) { throw py::type_error("take: " + msg); }
 [[noreturn]] void value_error(const std::string& msg) { throw py::value_error("take: " + msg); }
 
-std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
 std::string repr_of(py::handle obj) { return py::str(obj); }
 
 bool is_int_scalar(py::handle obj) {
@@ -60,93 +52,6 @@ bool tiled_columns(std::size_t n, std::size_t m, std::size_t k, std::size_t item
     return m * itemsize > (std::size_t(512) << 10) && 2 * n >= R && 8 * k >= m;
 }
 
-// The threads' tile buffers (gather.cpp), allocated before the parallel region so that a
-// failure is a MemoryError rather than an exception escaping OpenMP. One block is kept
-// between calls and reused: allocating it afresh costs its page faults and the kernel's
-// zeroing every call, measured 5-15% of a (64, 1e6) float32 gather. A call that finds it
-// in use by another thread gets a block of its own, freed on return. On Linux the blocks
-// ask for huge pages, since the tiles are read at random.
-class Scratch {
-   public:
-    Scratch(std::size_t threads, std::size_t bytes_each) : cache_(cache_mutex(), std::try_to_lock) {
-        stride_ = (bytes_each + kHuge - 1) / kHuge * kHuge;
-        const std::size_t size = stride_ * threads;
-        if (cache_.owns_lock()) {
-            Block& b = cached();
-            if (b.size < size) {
-                std::free(b.data);
-                b.data = nullptr;
-                b.size = 0;
-                b.data = allocate(size);
-                b.size = size;
-            }
-            data_ = b.data;
-        } else {
-            data_ = own_ = allocate(size);
-        }
-    }
-    ~Scratch() { std::free(own_); }
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
-    void* slot(std::size_t i) const { return data_ + i * stride_; }
-
-   private:
-    static constexpr std::size_t kHuge = std::size_t(2) << 20;
-    struct Block {
-        char* data = nullptr;
-        std::size_t size = 0;
-        ~Block() { std::free(data); }
-    };
-    static std::mutex& cache_mutex() {
-        static std::mutex mu;
-        return mu;
-    }
-    static Block& cached() {
-        static Block block;
-        return block;
-    }
-    static char* allocate(std::size_t size) {
-        char* p = static_cast<char*>(std::aligned_alloc(kHuge, size));
-        if (!p) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-        madvise(p, size, MADV_HUGEPAGE);
-#endif
-        return p;
-    }
-    std::unique_lock<std::mutex> cache_;
-    char* data_ = nullptr;
-    char* own_ = nullptr;
-    std::size_t stride_ = 0;
-};
-
-// How many threads parallel_chunks will use for this work.
-std::size_t chunk_threads(std::size_t items, std::size_t elements_per_item) {
-    return std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(runtime::threads_for(items * elements_per_item)), items));
-}
-
-// Splits [0, items) into chunks handed out from a shared counter: a thread slowed down by
-// another process on its core then does less of the work instead of holding up the whole
-// call, as an even static split would (a gather moves bytes, so who copies what never
-// changes the result). fn(slot, begin, end): slot < nt is the same for all chunks one
-// thread runs, for per-thread buffers; nt comes from chunk_threads.
-template <class Fn>
-void parallel_chunks(std::size_t nt, std::size_t items, Fn&& fn) {
-    if (nt <= 1) {
-        if (items) fn(std::size_t(0), std::size_t(0), items);
-        return;
-    }
-    const std::size_t chunks = std::min(items, nt * 8);
-    std::atomic<std::size_t> next{0};
-    // One "item" per thread, its index the thread's slot, each item worth one grain so
-    // that parallel_items starts nt threads. If it starts fewer (the thread count was
-    // lowered meanwhile) a thread gets several slots, uses the first, and the shared
-    // counter still hands out every chunk.
-    runtime::parallel_items(nt, runtime::parallel_grain(), [&](std::size_t slot, std::size_t) {
-        for (std::size_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
-            fn(slot, items * c / chunks, items * (c + 1) / chunks);
-    });
-}
-
 bool c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
 
 // First and one-past-last byte of a contiguous array, for the overlap check.
@@ -157,9 +62,9 @@ std::pair<std::uintptr_t, std::uintptr_t> span(const py::array& a) {
 
 // Position of the first index outside [-m, m), or -1. The bounds are found in one
 // vectorised pass split across the threads; the position is looked for only on failure.
-std::ptrdiff_t first_out_of_range(const KernelTable& kt, const void* indices, bool idx64, std::size_t k, std::int64_t m) {
+std::ptrdiff_t first_out_of_range(const void* indices, bool idx64, std::size_t k, std::int64_t m) {
     if (k == 0) return -1;
-    auto bounds = kt.index_bounds[idx64 ? 1 : 0];
+    const IndexBoundsFn bounds = runtime::find_kernel("index_bounds", DTypes{}, idx64 ? 8 : 4)->index_bounds;
     std::int64_t lo = 0, hi = 0;
     bounds(indices, 0, 1, &lo, &hi);
     std::mutex merge;
@@ -236,11 +141,10 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
     }
 
     const bool idx64 = idx_size == 8;
-    const KernelTable& kt = runtime::kernels();
     std::ptrdiff_t bad;
     {
         py::gil_scoped_release nogil;
-        bad = first_out_of_range(kt, idx.data(), idx64, k, std::int64_t(m));
+        bad = first_out_of_range(idx.data(), idx64, k, std::int64_t(m));
     }
     if (bad >= 0) {
         const long long v = idx64 ? static_cast<const std::int64_t*>(idx.data())[bad]
@@ -264,17 +168,17 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
     if (nd == 2 && axis == 0 && unit_log2(row_bytes) < 0) {
         g.rows = 1;
         g.unit = row_bytes;
-        auto f = kt.gather_rows;
-        parallel_chunks(chunk_threads(k, n), k, [&](std::size_t, std::size_t b, std::size_t e) { f(g, b, e); });
+        const GatherFn f = runtime::find_kernel("take_rows", DTypes{}, 0)->gather;
+        runtime::parallel_chunks(runtime::chunk_threads(k, n), k, [&](std::size_t, std::size_t b, std::size_t e) { f(g, b, e); });
     } else if (nd == 2 && axis == 1 && tiled_columns(n, m, k, itemsize)) {
         g.rows = n;
         g.unit = itemsize;
-        auto f = kt.gather_cols_tiled[unit_log2(itemsize)];
+        const GatherTiledFn f = runtime::find_kernel("take_cols_tiled", DTypes{}, int(itemsize))->gather_tiled;
         const std::size_t R = kGatherTileBytes / itemsize;
         const std::size_t blocks = (n + R - 1) / R;
-        const std::size_t nt = chunk_threads(blocks, R * k);
-        Scratch scratch(nt, m * kGatherTileBytes);  // std::bad_alloc reaches Python as MemoryError
-        parallel_chunks(nt, blocks, [&](std::size_t slot, std::size_t b, std::size_t e) {
+        const std::size_t nt = runtime::chunk_threads(blocks, R * k);
+        runtime::Scratch scratch(nt, m * kGatherTileBytes);  // std::bad_alloc reaches Python as MemoryError
+        runtime::parallel_chunks(nt, blocks, [&](std::size_t slot, std::size_t b, std::size_t e) {
             f(g, b, e, scratch.slot(slot));
         });
     } else {
@@ -282,9 +186,9 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
         const bool columns = nd == 2 && axis == 1;
         g.rows = columns ? n : 1;
         g.unit = columns || nd == 1 ? itemsize : row_bytes;
-        auto f = kt.gather_elems[unit_log2(g.unit)];
+        const GatherFn f = runtime::find_kernel("take_elems", DTypes{}, int(g.unit))->gather;
         const std::size_t blocks = (k + kGatherBlock - 1) / kGatherBlock;
-        parallel_chunks(chunk_threads(g.rows * blocks, std::min(k, kGatherBlock)), g.rows * blocks,
+        runtime::parallel_chunks(runtime::chunk_threads(g.rows * blocks, std::min(k, kGatherBlock)), g.rows * blocks,
                         [&](std::size_t, std::size_t b, std::size_t e) { f(g, b, e); });
     }
     return std::move(out);
@@ -292,7 +196,7 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
 
 }  // namespace
 
-void register_batching(py::module_& m) {
+SIMDOPTIM_BINDING(take) {
     using namespace py::literals;
     m.def("take", &take, "X"_a, "indices"_a, "axis"_a = 0, "out"_a = py::none(),
           "np.take(X, indices, axis=axis, out=out) for 1-D and 2-D C-contiguous X of bool or any numeric dtype; "

@@ -1,0 +1,862 @@
+"""The one optimizer core: parameter groups, state, checkpoints and the step, for every
+algorithm and both backends.
+
+An optimizer here is a list of parameter groups (PyTorch's convention: each group a dict with
+``"params"`` and its own hyper-parameters), explicit per-tensor state arrays, a step count
+``t`` and an epoch counter. The *backend* is data: an object whose ``plan(...)`` binds the
+tensors once and whose plan's ``step(grads)`` updates every tensor of every group in one call
+(``simdoptim._core.Plan`` for the compiled backend; :class:`PythonPlan` over the functions of
+:mod:`simdoptim.reference` for the NumPy one). There is one class per algorithm;
+``simdoptim.Adam`` and ``simdoptim.reference.Adam`` are that class bound to a backend
+(:meth:`Optimizer.using`).
+
+This module imports neither backend; ``simdoptim.reference`` imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _checks
+
+STATE_FORMAT = "simdoptim.optimizer"
+#: version 2 added parameter groups; version 1 (one group) still loads
+STATE_VERSION = 2
+
+#: what ``step`` does with a NaN or an infinity in the gradients (see Optimizer.step)
+NONFINITE_POLICIES = ("propagate", "skip", "raise")
+
+_MAX_STEP = 2**63 - 1
+
+
+# ---------------------------------------------------------------------------------------
+# Hyper-parameter checks: one function per kind of value, named in every message.
+
+def _check_lr(func, name, value):
+    if callable(value) and not isinstance(value, (numbers.Number, np.generic)):
+        per = getattr(value, "per", "epoch")
+        if per not in ("epoch", "step"):
+            raise ValueError(f"{func}: a schedule's 'per' attribute must be 'epoch' or 'step', got {per!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{func}: {name} must be a number or a schedule (a callable), got {type(value).__name__}")
+    _checks.check_finite_nonnegative(func, name, value)
+    return float(value)
+
+
+def _check_real(func, name, value):
+    _checks.check_finite_nonnegative(func, name, value)
+    return float(value)
+
+
+def _check_beta(func, name, value):
+    _checks.check_beta(func, name, value)
+    return float(value)
+
+
+def _check_flag(func, name, value):
+    return _checks.check_flag(func, name, value)
+
+
+def _check_form(func, name, value):
+    if not isinstance(value, str) or value not in ("ema", "sum"):
+        raise ValueError(f"{func}: {name} must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' (v = beta*v + g), got {value!r}")
+    return value
+
+
+def schedule_value(func, schedule, x, per):
+    """The rate a schedule gives at epoch or step ``x``, checked: a finite real >= 0."""
+    value = schedule(x)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{func}: the lr schedule {schedule!r} returned {value!r} ({type(value).__name__}) at {per} {x}; "
+            f"a schedule must return a real number"
+        )
+    _checks.check_finite_nonnegative(func, f"lr (schedule value at {per} {x})", value)
+    return float(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Interrupts: the reference backend runs NumPy code that a KeyboardInterrupt could cut in
+# half; it defers SIGINT to the end of the step. (The compiled backend's step is one call
+# that returns with everything, the counts included, already updated.)
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Holds a SIGINT (Ctrl-C, ``_thread.interrupt_main()``) that arrives inside the block and
+    delivers it to the previous handler when the block ends. Only the main thread of the
+    main interpreter receives signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(frame))
+    except (ValueError, OSError):  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending:
+            if callable(previous):
+                previous(signal.SIGINT, pending[0])
+            elif previous == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
+
+
+# ---------------------------------------------------------------------------------------
+# The plan of a backend written in Python (the reference).
+
+class PythonPlan:
+    """The prepared step of the NumPy backend, with the interface of ``_core.Plan``: it binds
+    the tensors, checks them once, and ``step(grads)`` validates every gradient of every group
+    before it updates anything, then runs the algorithm's reference function group by group
+    (each group is exactly a separate optimizer, as the contract says) with SIGINT deferred."""
+
+    def __init__(self, func, update, kwargs_of, stepped, state_names, params, states, groups, num_groups, labels):
+        self._func, self._update, self._kwargs_of, self._stepped = func, update, kwargs_of, stepped
+        self._state_names = state_names
+        self._params = list(params)
+        n = len(self._params)
+        self._states = [None if s is None else list(s) for s in (states or [None] * len(state_names))]
+        self._groups = list(groups) if groups is not None else [0] * n
+        self._labels = labels
+        self._members = [[i for i in range(n) if self._groups[i] == g] for g in range(num_groups)]
+        self._kw = [None] * num_groups
+        self.t = 0
+        self.skipped_steps = 0
+        self.nonfinite = 0
+        self._written = _checks.check_buffers(func, self._params, list(zip(state_names, self._states)), labels)
+
+    def __len__(self):
+        return len(self._params)
+
+    def set_hyper(self, group, values):
+        self._kw[group] = self._kwargs_of(values)
+
+    def _check(self, grads, outs):
+        grads = _checks.require_list(self._func, "grads", grads)
+        if len(grads) != len(self._params):
+            raise ValueError(
+                f"{self._func}: grads has {len(grads)} arrays but params has {len(self._params)}; pass one per parameter"
+            )
+        _checks.check_grads(self._func, self._params, grads, self._labels, self._written)
+        if outs is not None:
+            outs = _checks.require_list(self._func, "outs", outs)
+            _checks.check_outs(self._func, self._params, grads, outs, self._labels, self._written)
+        return grads, outs
+
+    def _run(self, grads, step, outs):
+        for g, members in enumerate(self._members):
+            if not members:
+                continue
+            kw = dict(self._kw[g])
+            for name, lst in zip(self._state_names, self._states):
+                if lst is not None and lst[members[0]] is not None:
+                    kw[name] = [lst[i] for i in members]
+            if self._stepped:
+                kw["step"] = step
+            if outs is not None:
+                kw["outs"] = [outs[i] for i in members]
+            keys = None if self._labels is None else [self._labels[i] for i in members]
+            self._update([self._params[i] for i in members], [grads[i] for i in members], names=keys, **kw)
+
+    def step(self, grads, outs=None):
+        grads, outs = self._check(grads, outs)
+        if self.nonfinite and not all(bool(np.isfinite(g).all()) for g in grads):
+            if self.nonfinite == 2:
+                bad = next(i for i, g in enumerate(grads) if not np.isfinite(g).all())
+                raise FloatingPointError(
+                    f"{self._func}: {_checks.label('grads', bad, self._labels)} holds NaN or infinity; nothing was "
+                    f"updated (nonfinite='raise')"
+                )
+            self.skipped_steps += 1
+            return False
+        with interrupts_deferred():
+            self._run(grads, self.t + 1, outs)
+            self.t += 1
+        return True
+
+    def run(self, grads, *, step, outs=None):
+        grads, outs = self._check(grads, outs)
+        self._run(grads, step, outs)
+
+
+class Backend:
+    """What an optimizer class needs from an implementation: ``plan(cls, ...)`` binds an
+    optimizer's tensors and returns an object with ``set_hyper``, ``step``, ``run``, ``t``,
+    ``skipped_steps`` and ``nonfinite`` (``simdoptim._core.Plan`` or :class:`PythonPlan`)."""
+
+    def __init__(self, name: str, plan: Callable[..., Any]):
+        self.name = name
+        self.plan = plan
+
+    def __repr__(self):
+        return f"<simdoptim backend {self.name!r}>"
+
+
+# ---------------------------------------------------------------------------------------
+# Parameter groups.
+
+class ParamGroup(dict):
+    """One parameter group: ``{"params": ..., "lr": ..., <hyper-parameters>}`` (a dict, as
+    in ``torch.optim``). Setting a hyper-parameter checks it at once, against the dtypes of
+    the group's parameters; the group's ``params`` cannot be replaced (build a new
+    optimizer for other tensors)."""
+
+    def __init__(self, owner, index, items):
+        super().__init__(items)
+        self._owner = owner
+        self._index = index
+        self._version = 0
+
+    def __setitem__(self, key, value):
+        if self._owner is not None:
+            value = self._owner._check_group_change(self._index, key, value)
+        super().__setitem__(key, value)
+        self._version += 1
+
+    def update(self, *args, **kwargs):
+        for k, v in dict(*args, **kwargs).items():
+            self[k] = v
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(
+            "a parameter group's entries cannot be removed; set a hyper-parameter to another value instead"
+        )
+
+    __delitem__ = pop = popitem = clear = _refuse
+
+    def __reduce__(self):
+        return dict, (dict(self),)
+
+    def __copy__(self):
+        return dict(self)
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return copy.deepcopy(dict(self), memo)
+
+
+def _is_array(x):
+    return isinstance(x, np.ndarray)
+
+
+def _parse_params(cls, params):
+    """(kind, [group dicts as given], per-group tensors, per-group names) from what the user
+    passed: one array, a list of arrays, a dict name -> array, or a list of group dicts."""
+    if _is_array(params):
+        return "single", [{"params": params}], [[params]], [None]
+    if isinstance(params, Mapping):
+        if "params" in params and not all(_is_array(v) for v in params.values()):
+            raise TypeError(
+                f"{cls}: params is one dict with a 'params' entry; pass parameter groups as a list of dicts, "
+                f"[{{'params': ...}}, ...]"
+            )
+        return "dict", [{"params": params}], [_named_arrays(cls, "params", params)[1]], [_named_arrays(cls, "params", params)[0]]
+    if isinstance(params, (list, tuple)):
+        items = list(params)
+        if items and all(isinstance(p, Mapping) for p in items):
+            tensors, names = [], []
+            for g, group in enumerate(items):
+                if "params" not in group:
+                    raise KeyError(f"{cls}: params[{g}] is a parameter group without a 'params' entry")
+                p = group["params"]
+                if _is_array(p):
+                    tensors.append([p])
+                    names.append(None)
+                elif isinstance(p, Mapping):
+                    nm, arrs = _named_arrays(cls, f"params[{g}]['params']", p)
+                    tensors.append(arrs)
+                    names.append(nm)
+                elif isinstance(p, (list, tuple)):
+                    tensors.append(list(p))
+                    names.append(None)
+                else:
+                    raise TypeError(
+                        f"{cls}: params[{g}]['params'] must be a list of arrays, a dict name -> array or one array, "
+                        f"got {type(p).__name__}"
+                    )
+            return "groups", items, tensors, names
+        for i, p in enumerate(items):
+            if isinstance(p, Mapping):
+                raise TypeError(f"{cls}: params mixes parameter groups (dicts) and arrays; params[{i}] is a dict")
+        return "list", [{"params": params}], [items], [None]
+    raise TypeError(
+        f"{cls}: params must be a list or tuple of numpy arrays, a dict name -> array, one array, or a list of "
+        f"parameter groups (dicts with a 'params' entry); got {type(params).__name__}"
+    )
+
+
+def _named_arrays(cls, where, d):
+    names = list(d.keys())
+    for k in names:
+        if not isinstance(k, str):
+            raise TypeError(f"{cls}: {where} keys must be str, got {type(k).__name__}")
+    return names, [d[k] for k in names]
+
+
+# ---------------------------------------------------------------------------------------
+# The optimizer.
+
+class Optimizer:
+    """Base of every optimizer class. A subclass names its algorithm (``algorithm``, the
+    kernel ``op``), its hyper-parameters (``hyper``: name -> check, in the order the op takes
+    its fields), its state buffers (``states``) and which of them a group uses."""
+
+    algorithm: ClassVar[str] = "Optimizer"
+    op: ClassVar[str] = ""
+    #: hyper-parameter name -> check(func, name, value) returning the stored value
+    hyper: ClassVar[dict] = {}
+    #: per-tensor state buffers, in the order the op keeps them
+    states: ClassVar[tuple] = ()
+    #: whether the update depends on the step number (bias corrections, decays)
+    stepped: ClassVar[bool] = False
+    #: options the functional update reads from which state lists it is given (not a keyword)
+    implied: ClassVar[tuple] = ()
+    #: the implementation; set by :meth:`using`
+    backend: ClassVar[Backend | None] = None
+
+    # -- binding a backend -------------------------------------------------------------------
+    @classmethod
+    def using(cls, backend: Backend, module: str) -> type:
+        """This algorithm bound to a backend: a class of the same name and behaviour whose
+        steps run on ``backend`` (``simdoptim.Adam`` is ``Adam.using(compiled, ...)``)."""
+        bound = type(cls.__name__, (cls,), {"backend": backend, "__module__": module, "__doc__": cls.__doc__})
+        bound.__qualname__ = cls.__qualname__
+        return bound
+
+    # -- per-algorithm hooks (data, not behaviour) ---------------------------------------------
+    @staticmethod
+    def uses_state(hp, k):
+        """Whether a group with hyper-parameters ``hp`` keeps state buffer ``states[k]``."""
+        return True
+
+    @classmethod
+    def check_group(cls, func, hp, dtypes):
+        """Checks that need several hyper-parameters or the parameters' dtypes."""
+
+    @classmethod
+    def values(cls, hp):
+        """The op's field values for a group, in ``hyper`` order (lr evaluated)."""
+        return tuple(hp[k] for k in cls.hyper)
+
+    @classmethod
+    def kwargs_of(cls, values):
+        """The reference function's keyword arguments for op field values (inverse of values)."""
+        return {k: v for k, v in zip(cls.hyper, values) if k not in cls.implied}
+
+    @classmethod
+    def initial_state(cls, hp, k):
+        """The value state buffer k starts at (and holds before the first step)."""
+        return 0.0
+
+    # -- construction ---------------------------------------------------------------------------
+    def __init__(self, params, defaults: dict, nonfinite: str = "propagate"):
+        cls = type(self).__name__
+        if self.backend is None:
+            raise TypeError(f"{cls}: use simdoptim.{cls} or simdoptim.reference.{cls}, which choose a backend")
+        if nonfinite not in NONFINITE_POLICIES:
+            raise ValueError(f"{cls}: nonfinite must be one of {', '.join(map(repr, NONFINITE_POLICIES))}, got {nonfinite!r}")
+        self.defaults = {k: self.hyper[k](cls, k, v) for k, v in defaults.items()}
+        kind, given, tensors, names = _parse_params(cls, params)
+        self._kind = kind
+        flat, group_of, keys = [], [], []
+        for g, (arrs, nm) in enumerate(zip(tensors, names)):
+            for j, a in enumerate(arrs):
+                flat.append(a)
+                group_of.append(g)
+                if kind == "groups":
+                    keys.append((g, nm[j] if nm is not None else j))
+                elif nm is not None:
+                    keys.append(nm[j])
+        self._params = flat
+        self._group_of = group_of
+        self._keys = keys if keys else None
+        self._group_names = names
+        _checks.check_param_arrays(cls, flat, self._keys)
+        # hyper-parameters of every group: given keys checked, the rest from the constructor
+        groups = []
+        for g, given_group in enumerate(given):
+            extra = set(given_group) - set(self.hyper) - {"params"}
+            if extra:
+                raise ValueError(
+                    f"{cls}: params[{g}] has unknown key(s) {sorted(map(str, extra))}; a parameter group takes "
+                    f"'params' and {', '.join(map(repr, self.hyper))}"
+                )
+            hp = dict(self.defaults)
+            where = f"{cls}: params[{g}]" if kind == "groups" else cls
+            for k in self.hyper:
+                if k in given_group:
+                    hp[k] = self.hyper[k](where, k, given_group[k])
+            self.check_group(where, hp, self._dtypes(g))
+            groups.append(ParamGroup(self, g, {"params": given_group["params"], **hp}))
+        self.param_groups = groups
+        self._nonfinite = nonfinite
+        self.epoch = 0
+        self._state = {
+            name: [
+                self._new_state(self._params[i], groups[self._group_of[i]], k) if self.uses_state(groups[self._group_of[i]], k)
+                else None
+                for i in range(len(self._params))
+            ]
+            for k, name in enumerate(self.states)
+        }
+        self._build_plan()
+
+    def _dtypes(self, g):
+        return {a.dtype for a, gi in zip(self._params, self._group_of) if gi == g and isinstance(a, np.ndarray)}
+
+    def _new_state(self, p, hp, k):
+        init = self.initial_state(hp, k)
+        a = np.zeros_like(p) if init == 0.0 else np.full_like(p, init)
+        return a
+
+    def _build_plan(self):
+        states = [self._state[s] if any(x is not None for x in self._state[s]) else None for s in self.states]
+        plan = self.backend.plan(type(self), f"{type(self).__name__}.step", self._params, states, self._group_of,
+                                 len(self.param_groups), self._keys)
+        plan.nonfinite = NONFINITE_POLICIES.index(self._nonfinite)
+        old = getattr(self, "_plan", None)
+        if old is not None:
+            plan.t, plan.skipped_steps = old.t, old.skipped_steps
+        self._plan = plan
+        self._rebuild_after = False
+        self._synced = [-1] * len(self.param_groups)
+        self._lr_values = [None] * len(self.param_groups)
+        for g in range(len(self.param_groups)):
+            self._sync(g)
+
+    # -- hyper-parameters --------------------------------------------------------------------
+    def _evaluated(self, hp, t, epoch):
+        """hp with a scheduled lr replaced by its value for the next step."""
+        lr = hp.get("lr")
+        if lr is None or not callable(lr):
+            return hp
+        per = getattr(lr, "per", "epoch")
+        x = t + 1 if per == "step" else epoch
+        return {**hp, "lr": schedule_value(type(self).__name__, lr, x, per)}
+
+    def _check_group_change(self, g, key, value):
+        cls = type(self).__name__
+        where = f"{cls}: param_groups[{g}]"
+        if key == "params":
+            raise ValueError(f"{where}['params'] cannot be replaced; build a new optimizer for other tensors")
+        if key not in self.hyper:
+            raise KeyError(f"{where} has no hyper-parameter {key!r}; {cls} takes {', '.join(map(repr, self.hyper))}")
+        value = self.hyper[key](where, key, value)
+        hp = {**self.param_groups[g], key: value}
+        self.check_group(where, hp, self._dtypes(g))
+        # an option that needs a state buffer the group has not kept so far (RMSprop momentum
+        # turned on, ...): the buffer starts now, at its initial value, as it would have at
+        # construction
+        missing = [(i, k) for i, gi in enumerate(self._group_of) if gi == g for k in range(len(self.states))
+                   if self.uses_state(hp, k) and self._state[self.states[k]][i] is None]
+        if missing:
+            for i, k in missing:
+                self._state[self.states[k]][i] = self._new_state(self._params[i], hp, k)
+            self._rebuild_after = True
+        return value
+
+    def _sync(self, g):
+        """Hands group g's hyper-parameters to the plan (after a change, or each step for a
+        scheduled lr)."""
+        group = self.param_groups[g]
+        hp = self._evaluated(group, self._plan.t, self.epoch)
+        values = self.values(hp)
+        if group._version != self._synced[g] or values != self._lr_values[g]:
+            self._plan.set_hyper(g, values)
+            self._lr_values[g] = values
+            self._synced[g] = group._version
+
+    def _group_attr(self, name):
+        values = [g[name] for g in self.param_groups]
+        if all(v is values[0] or v == values[0] for v in values):
+            return values[0]
+        raise AttributeError(
+            f"{type(self).__name__}.{name}: the parameter groups have different values ({values!r}); "
+            f"read opt.param_groups[i][{name!r}]"
+        )
+
+    def __getattr__(self, name):
+        # hyper-parameters read as attributes (opt.beta1): the groups' common value
+        hyper = type(self).hyper
+        if name in hyper and "param_groups" in self.__dict__:
+            return self._group_attr(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        if name in type(self).hyper and "param_groups" in self.__dict__:
+            for group in self.param_groups:
+                group[name] = value  # checked by the group
+            return
+        object.__setattr__(self, name, value)
+
+    @property
+    def lr(self):
+        """The learning rate of the next step (a float), whether fixed or from a schedule; with
+        several groups, their common rate (AttributeError if they differ). Setting it sets
+        every group's rate (a number or a schedule)."""
+        if len(self.param_groups) == 1:
+            return self._evaluated(self.param_groups[0], self.t, self.epoch)["lr"]
+        rates = [self._evaluated(g, self.t, self.epoch)["lr"] for g in self.param_groups]
+        if len(set(rates)) == 1:
+            return rates[0]
+        raise AttributeError(f"{type(self).__name__}.lr: the parameter groups have different rates {rates}; "
+                             f"read opt.param_groups[i]['lr']")
+
+    @lr.setter
+    def lr(self, value):
+        for group in self.param_groups:
+            group["lr"] = value
+
+    @property
+    def nonfinite(self) -> str:
+        """What a step does with NaN/Inf gradients: "propagate", "skip" or "raise" (see step)."""
+        return self._nonfinite
+
+    @nonfinite.setter
+    def nonfinite(self, value):
+        if value not in NONFINITE_POLICIES:
+            raise ValueError(f"{type(self).__name__}: nonfinite must be one of "
+                             f"{', '.join(map(repr, NONFINITE_POLICIES))}, got {value!r}")
+        self._plan.nonfinite = NONFINITE_POLICIES.index(value)
+        self._nonfinite = value
+
+    # -- counters ----------------------------------------------------------------------------
+    @property
+    def t(self) -> int:
+        """The number of updates applied (skipped steps do not count); the next step is t + 1."""
+        return self._plan.t
+
+    @t.setter
+    def t(self, value):
+        self._plan.t = _check_count(type(self).__name__, "t", value)
+
+    @property
+    def skipped_steps(self) -> int:
+        """Steps skipped because of NaN/Inf gradients (``nonfinite="skip"``)."""
+        return self._plan.skipped_steps
+
+    def next_epoch(self):
+        """Advances the epoch counter that per-epoch schedules read (call once per epoch)."""
+        self.epoch += 1
+
+    # -- structure -----------------------------------------------------------------------------
+    @property
+    def params(self):
+        """The parameter arrays being optimised (the caller's own arrays, updated in place), in
+        the structure they were given: one array, a list, a dict, or a list of groups' params."""
+        if self._kind == "single":
+            return self._params[0]
+        if self._kind == "dict":
+            return dict(zip(self._keys, self._params))
+        if self._kind == "list":
+            return list(self._params)
+        return [g["params"] for g in self.param_groups]
+
+    def _grads_list(self, grads):
+        cls = type(self).__name__
+        kind = self._kind
+        if kind == "dict":
+            if not isinstance(grads, Mapping):
+                raise TypeError(f"{cls}.step: params is a dict, so grads must be a dict too, got {type(grads).__name__}")
+            return [_lookup(cls, grads, k) for k in self._keys]
+        if kind == "single" and _is_array(grads):
+            return [grads]
+        if kind != "groups":
+            if not isinstance(grads, (list, tuple)):
+                raise TypeError(f"{cls}.step: grads must be a list or tuple of numpy arrays, got {type(grads).__name__}")
+            if len(grads) != len(self._params):
+                raise ValueError(f"{cls}.step: grads has {len(grads)} arrays but the optimizer has {len(self._params)} parameters")
+            return grads
+        # parameter groups: a list with one entry per group, or one dict keyed by name
+        if isinstance(grads, Mapping):
+            if any(n is None for n in self._group_names):
+                raise TypeError(f"{cls}.step: grads is a dict, but not every parameter group has named params; "
+                                f"pass a list with one list of gradients per group")
+            return [_lookup(cls, grads, name) for names in self._group_names for name in names]
+        if not isinstance(grads, (list, tuple)) or len(grads) != len(self.param_groups):
+            got = f"{len(grads)} entries" if isinstance(grads, (list, tuple)) else type(grads).__name__
+            raise TypeError(f"{cls}.step: with {len(self.param_groups)} parameter groups, grads must be a list with one "
+                            f"entry per group (a list of arrays, or a dict for named params), got {got}")
+        out = []
+        for g, (entry, names) in enumerate(zip(grads, self._group_names)):
+            n = sum(1 for gi in self._group_of if gi == g)
+            if names is not None and isinstance(entry, Mapping):
+                out.extend(_lookup(cls, entry, k) for k in names)
+            elif _is_array(entry) and n == 1:
+                out.append(entry)
+            elif isinstance(entry, (list, tuple)) and len(entry) == n:
+                out.extend(entry)
+            else:
+                got = f"{len(entry)} arrays" if isinstance(entry, (list, tuple)) else type(entry).__name__
+                raise ValueError(f"{cls}.step: grads[{g}] must hold {n} gradients for parameter group {g}, got {got}")
+        return out
+
+    # -- the step ------------------------------------------------------------------------------
+    def step(self, grads):
+        """One update of every parameter of every group with ``grads`` (the structure of
+        ``params``: one array, a list, a dict keyed like the params — ``dW1`` for ``W1`` is
+        accepted, as the deep-learning course writes it — or, with parameter groups, a list
+        with one entry per group, or one dict keyed by the params' names).
+
+        Returns True when the update was applied. With ``nonfinite="skip"`` a step whose
+        gradients hold a NaN or an infinity is not applied: parameters, state and the step
+        count stay as they were, ``skipped_steps`` grows by one and False is returned. With
+        ``nonfinite="raise"`` such a step raises FloatingPointError naming the tensor, again
+        with nothing written. The default, ``"propagate"``, applies the update as NumPy and
+        PyTorch do (NaN/Inf flow into the parameters and state) and costs nothing extra.
+
+        A step is all or nothing: it raises before anything is written (TypeError/ValueError
+        for a bad gradient, naming it), or it updates every tensor and the counts together;
+        a KeyboardInterrupt arriving during the step is raised after it, never half-way."""
+        g = self._grads_list(grads)
+        if self._rebuild_after:
+            self._build_plan()
+        for i in range(len(self.param_groups)):
+            self._sync(i)
+        return self._plan.step(g, None)
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def hyperparams(self, group=0):
+        """The hyper-parameters of a group as a plain dict (lr as a float: the rate of the next step)."""
+        hp = self._evaluated(self.param_groups[group], self.t, self.epoch)
+        return {k: hp[k] for k in self.hyper}
+
+    def state_dict(self):
+        """A plain, versioned dict of numbers, strings and NumPy arrays (copies), the same for
+        both backends: either backend loads the other's. It pickles as is; for ``np.savez``
+        use :func:`simdoptim.checkpoint.flatten_state` or :func:`simdoptim.save_checkpoint`.
+
+        Layout (version 2): ``step``, ``epoch``, ``skipped_steps``; ``param_groups``: one dict
+        per group with ``params`` (the positions of its tensors in the flat tensor order),
+        ``param_names`` (or None) and its hyper-parameters (``lr`` as the rate of the next
+        step); ``state``: per buffer name, one array (or None) per tensor."""
+        groups = []
+        for g in range(len(self.param_groups)):
+            members = [i for i, gi in enumerate(self._group_of) if gi == g]
+            names = self._group_names[g]
+            groups.append({"params": members, "param_names": None if names is None else list(names),
+                           **self.hyperparams(g)})
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "algorithm": self.algorithm,
+            "step": self.t,
+            "epoch": self.epoch,
+            "skipped_steps": self.skipped_steps,
+            "param_groups": groups,
+            "state": {k: [None if a is None else a.copy() for a in self._state[k]] for k in self.states
+                      if any(a is not None for a in self._state[k])},
+        }
+
+    def load_state_dict(self, state):
+        """Restores what ``state_dict`` returned (from either backend; version 1 files, from
+        before parameter groups, load into a one-group optimizer): state arrays, step, epoch
+        and skip counters and every group's hyper-parameters (``lr`` too, unless the group's
+        rate is a schedule: a schedule is code, not state, and continues from the restored
+        counters).
+
+        Everything is checked before anything is changed; refused, naming the field: a state
+        for another algorithm, another group structure (number of groups, tensors per group,
+        parameter names), other shapes or dtypes, other structural options (e.g. ``amsgrad``),
+        out-of-range hyper-parameters (also: one that rounds to 0 in the parameters' dtype
+        where it must be positive), counts that are not ints >= 0, and a state that no
+        optimizer could have produced (step 0 with buffers that moved from their start)."""
+        cls = type(self).__name__
+        where = f"{cls}.load_state_dict"
+        state = _upgrade_state(where, state, self.algorithm)
+        step = _check_count(where, "step", state["step"])
+        epoch = _check_count(where, "epoch", state.get("epoch", 0))
+        skipped = _check_count(where, "skipped_steps", state.get("skipped_steps", 0))
+        groups = state["param_groups"]
+        if not isinstance(groups, (list, tuple)) or not all(isinstance(g, Mapping) for g in groups):
+            raise TypeError(f"{where}: state['param_groups'] must be a list of dicts")
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{where}: the state has {len(groups)} parameter group(s), this optimizer has "
+                             f"{len(self.param_groups)}")
+        staged_hp = []
+        for g, sg in enumerate(groups):
+            members = [i for i, gi in enumerate(self._group_of) if gi == g]
+            given = sg.get("params")
+            if given is not None and (not isinstance(given, (list, tuple)) or list(given) != members):
+                raise ValueError(f"{where}: param_groups[{g}] of the state holds tensors {given!r}, "
+                                 f"this optimizer's group {g} holds {members} (a different group structure)")
+            names = sg.get("param_names")
+            mine = self._group_names[g]
+            if (names is None) != (mine is None) or (names is not None and list(names) != list(mine)):
+                raise ValueError(f"{where}: param_groups[{g}] of the state is for parameters {names!r}, not {mine!r}")
+            keys = set(sg) - {"params", "param_names"}
+            if keys != set(self.hyper):
+                raise ValueError(f"{where}: param_groups[{g}] has hyper-parameters {sorted(keys)}, expected "
+                                 f"{sorted(self.hyper)}")
+            current = self.param_groups[g]
+            hp = {}
+            gw = f"{where}: param_groups[{g}]"
+            for k, check in self.hyper.items():
+                if k == "lr" and callable(current["lr"]):
+                    hp[k] = current["lr"]
+                else:
+                    hp[k] = check(gw, k, sg[k])
+            for k, name in enumerate(self.states):
+                if members and self.uses_state(hp, k) and any(self._state[name][i] is None for i in members):
+                    raise ValueError(f"{gw}: the state's options need the buffer {name!r}, which this optimizer's "
+                                     f"group {g} does not keep; build the optimizer with the same options")
+            self.check_group(gw, hp, self._dtypes(g))
+            staged_hp.append(hp)
+        arrays = state["state"]
+        if not isinstance(arrays, Mapping):
+            raise TypeError(f"{where}: state['state'] must be a dict of lists of arrays, got {type(arrays).__name__}")
+        expected = [k for k in self.states if any(a is not None for a in self._state[k])]
+        present = [k for k in arrays if arrays[k] is not None and any(a is not None for a in arrays[k])]
+        if set(present) != set(expected):
+            raise ValueError(f"{where}: state holds {sorted(present)}, expected {sorted(expected)} "
+                             f"(were the options, e.g. amsgrad or centered, the same?)")
+        staged = {}
+        for k in expected:
+            lst = arrays[k]
+            if not isinstance(lst, (list, tuple)) or len(lst) != len(self._params):
+                raise ValueError(f"{where}: state[{k!r}] must hold {len(self._params)} entries, one per tensor")
+            for i, (a, mine) in enumerate(zip(lst, self._state[k])):
+                lab = _checks.label(f"state[{k!r}]", i, self._keys)
+                if mine is None:
+                    if a is not None:
+                        raise ValueError(f"{where}: {lab} holds an array, but its group does not use {k}")
+                    continue
+                if not isinstance(a, np.ndarray) or a.shape != mine.shape or a.dtype != mine.dtype:
+                    got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+                    raise ValueError(f"{where}: {lab} is {got}, expected {mine.dtype} {mine.shape}")
+                if step == 0:
+                    start = self.initial_state(staged_hp[self._group_of[i]], self.states.index(k))
+                    if a.size and not np.all(a == start):
+                        raise ValueError(
+                            f"{where}: step is 0 but {lab} holds values other than its start value {start!r}; no "
+                            f"optimizer produces such a state (a step count of 0 means no update was applied)"
+                        )
+            staged[k] = lst
+        # commit: nothing below can fail. Copy into the existing buffers (keeps their layout,
+        # which the kernels require to match the parameters').
+        for k, lst in staged.items():
+            for dst, src in zip(self._state[k], lst):
+                if dst is not None:
+                    np.copyto(dst, src)
+        for g, hp in enumerate(staged_hp):
+            dict.update(self.param_groups[g], hp)
+            self.param_groups[g]._version += 1
+        self.epoch = epoch
+        self._plan.t, self._plan.skipped_steps = step, skipped
+
+    # -- copies ----------------------------------------------------------------------------------
+    def __copy__(self):
+        raise TypeError(
+            f"copy.copy({type(self).__name__}) would share the parameter and state arrays with the original, so "
+            f"stepping either would corrupt the other; use copy.deepcopy(opt) for an independent optimizer (with its "
+            f"own copies of the parameters) or opt.state_dict() to save the state"
+        )
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d["_plan"] = (self._plan.t, self._plan.skipped_steps)
+        for k in ("_synced", "_lr_values"):
+            d.pop(k, None)
+        d["param_groups"] = [(dict(g), g._version) for g in self.param_groups]
+        return d
+
+    def __setstate__(self, d):
+        counts = d.pop("_plan")
+        groups = d.pop("param_groups")
+        self.__dict__.update(d)
+        self.param_groups = []
+        for g, (items, version) in enumerate(groups):
+            group = ParamGroup(self, g, items)
+            group._version = version
+            self.param_groups.append(group)
+        # the groups' params must be the very arrays of the flat list (deepcopy memo keeps them)
+        self._build_plan()
+        self._plan.t, self._plan.skipped_steps = counts
+
+    def __repr__(self):
+        groups = len(self.param_groups)
+        if groups == 1:
+            hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparams().items())
+        else:
+            hp = f"{groups} groups"
+        return f"{type(self).__name__}({len(self._params)} tensors, t={self.t}, {hp})"
+
+
+def _lookup(cls, grads, k):
+    if k in grads:
+        return grads[k]
+    if "d" + k in grads:
+        return grads["d" + k]
+    raise KeyError(f"{cls}.step: grads has no entry for parameter {k!r} (expected key {k!r} or {'d' + k!r})")
+
+
+def _check_header(where, state, algorithm):
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{where}: state must be a dict (from state_dict() or load_checkpoint()), got {type(state).__name__}")
+    for key in ("format", "version", "algorithm", "step", "state"):
+        if key not in state:
+            raise KeyError(f"{where}: state has no {key!r} entry; is it a simdoptim state_dict?")
+    if state["format"] != STATE_FORMAT or state["version"] not in (1, STATE_VERSION):
+        raise ValueError(
+            f"{where}: unsupported state format {state['format']!r} version {state['version']!r} "
+            f"(expected {STATE_FORMAT!r} version 1 or {STATE_VERSION})"
+        )
+    if state["algorithm"] != algorithm:
+        raise ValueError(f"{where}: state is for {state['algorithm']!r}, not {algorithm!r}")
+
+
+def _upgrade_state(where, state, algorithm):
+    """A version-1 state (one group: ``hyperparams``, ``param_names``) in version 2's layout."""
+    _check_header(where, state, algorithm)
+    if state["version"] == STATE_VERSION:
+        if "param_groups" not in state:
+            raise KeyError(f"{where}: state has no 'param_groups' entry")
+        return state
+    hp = state.get("hyperparams")
+    if not isinstance(hp, Mapping):
+        raise TypeError(f"{where}: state['hyperparams'] must be a dict, got {type(hp).__name__}")
+    arrays = state["state"]
+    n = None
+    if isinstance(arrays, Mapping):
+        for lst in arrays.values():
+            if isinstance(lst, (list, tuple)):
+                n = len(lst)
+                break
+    names = state.get("param_names")
+    if n is None:
+        n = len(names) if isinstance(names, (list, tuple)) else None
+    return {
+        **state,
+        "version": STATE_VERSION,
+        "param_groups": [{"params": None if n is None else list(range(n)), "param_names": names, **hp}],
+    }
+
+
+def _check_count(where, name, x):
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0 or x > _MAX_STEP:
+        raise ValueError(f"{where}: {name} must be an int between 0 and 2**63 - 1, got {x!r}")
+    return int(x)
+
+
+def bias_correction(beta, t):
+    """``1 - beta**t`` in float64, the way every backend computes it."""
+    return 1.0 - beta ** t
