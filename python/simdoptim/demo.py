@@ -572,6 +572,13 @@ def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, s
     stream = sys.stdout if stream is None else stream
     if not (isinstance(epochs_scale, (int, float)) and math.isfinite(epochs_scale) and epochs_scale > 0):
         raise ValueError(f"demo: epochs_scale must be a number > 0, got {epochs_scale!r}")
+    if plots and have_matplotlib():
+        # before minutes of training, not after: a folder that cannot be made fails now
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+        except OSError as e:
+            raise type(e)(e.errno, f"demo: cannot make the folder for the figures ({e.strerror or e})",
+                          os.fspath(out_dir)) from e
     from . import cpu_info
 
     info = cpu_info()
@@ -591,7 +598,6 @@ def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, s
     print(format_table(pcells) + "\n", file=stream)
     figures = []
     if plots and have_matplotlib():
-        os.makedirs(out_dir, exist_ok=True)
         jobs = [
             ("costs.png", lambda p: plot_costs(rows, p)),
             ("decision_boundaries.png", lambda p: plot_boundaries(X, Y, rows, p)),
@@ -623,5 +629,12 @@ def main(args):
     if not (math.isfinite(args.epochs_scale) and args.epochs_scale > 0):
         print(f"--epochs-scale must be > 0, got {args.epochs_scale}", file=sys.stderr)
         return 2
-    run(args.out, args.epochs_scale, plots=not args.no_plots, progress=not args.no_progress)
+    try:
+        run(args.out, args.epochs_scale, plots=not args.no_plots, progress=not args.no_progress)
+    except OSError as e:
+        if e.filename != args.out:
+            raise
+        print(f"python -m simdoptim demo: --out {args.out!r}: cannot make the folder for the figures "
+              f"({e.strerror})", file=sys.stderr)
+        return 2
     return 0
