@@ -129,8 +129,18 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
 
     ``eps`` is added outside the square root (PyTorch, Keras, the course's code) and
     ``eps_root`` inside it (the lecture's ``sqrt(s + eps)``); set the one you want.
-    Centered (pass ``grad_avgs``): ``a <- beta2 a + (1-beta2) g`` and ``s - a^2`` replaces
-    ``s`` under the root. Momentum > 0 (pass ``momentum_buffers``):
+    Centered (pass ``grad_avgs``): ``a <- beta2 a + (1-beta2) g`` and ``max(s - a^2, 0)``
+    replaces ``s`` under the root. ``s - a^2`` is a variance, never negative in exact
+    arithmetic, but with a (nearly) constant gradient it is the difference of two nearly
+    equal numbers and rounds below zero (float32 after about 1,200 steps of a constant 0.1,
+    float64 after about 3,200); its square root would turn the parameters into NaN. The
+    clamp keeps them finite; a NaN in ``s`` or ``a`` still propagates (``np.maximum``).
+    This differs from ``torch.optim.RMSprop(centered=True)`` (2.x), which takes the root of
+    the unclamped ``s - a^2``: NaN after 3,226 steps of a constant 0.1 in float64 (its
+    float32 happens to round to a non-negative value there); elsewhere the two agree. With
+    a zero variance the step is ``lr * g / (sqrt(eps_root) + eps)``: centered RMSprop
+    divides by the gradient's standard deviation, which a constant gradient does not have.
+    Momentum > 0 (pass ``momentum_buffers``):
     ``b <- momentum b + g / (sqrt(.) + eps)``, ``w <- w - lr b`` (PyTorch's variant).
     
     Args:
@@ -175,7 +185,7 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
             a = grad_avgs[i]
             a *= beta2
             a += (1.0 - beta2) * g          # a = beta2*a + (1-beta2)*g
-            inner = s - a * a
+            inner = np.maximum(s - a * a, 0.0)   # a variance: >= 0 exactly, rounding can dip below
         denom = np.sqrt(inner + eps_root) + eps
         if bufs is not None:
             b = bufs[i]
