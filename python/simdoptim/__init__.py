@@ -30,13 +30,13 @@ def _plan(cls, func, params, states, groups, num_groups, labels):
 
 
 #: the compiled backend of the optimizer classes
-BACKEND = _optimizer.Backend("compiled", _plan)
+_BACKEND = _optimizer.Backend("compiled", _plan)
 
-GD = _algorithms.GD.using(BACKEND, __name__)
-Momentum = _algorithms.Momentum.using(BACKEND, __name__)
-RMSprop = _algorithms.RMSprop.using(BACKEND, __name__)
-Adam = _algorithms.Adam.using(BACKEND, __name__)
-EMA = _algorithms.EMA.using(BACKEND, __name__)
+GD = _algorithms.GD.using(_BACKEND, __name__)
+Momentum = _algorithms.Momentum.using(_BACKEND, __name__)
+RMSprop = _algorithms.RMSprop.using(_BACKEND, __name__)
+Adam = _algorithms.Adam.using(_BACKEND, __name__)
+EMA = _algorithms.EMA.using(_BACKEND, __name__)
 
 __all__ = [
     "GD", "Momentum", "RMSprop", "Adam", "EMA", "ewma", "all_finite",

@@ -20,6 +20,11 @@ from . import _algorithms, _checks, _core
 __all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
            "prepare"]
 
+
+def __dir__():
+    """Only the public API in dir() and tab completion (PEP 562), not the module's imports."""
+    return list(__all__)
+
 Arrays = Sequence[np.ndarray]
 
 

@@ -34,6 +34,11 @@ __all__ = [
 ]
 
 
+def __dir__():
+    """Only the public API in dir() and tab completion (PEP 562), not the module's imports."""
+    return list(__all__)
+
+
 def gd_update(params, grads, *, lr, weight_decay=0.0, names=None):
     r"""Mini-batch gradient descent, in place.
 
@@ -380,13 +385,13 @@ def _plan(cls, func, params, states, groups, num_groups, labels):
 
 
 #: the NumPy backend of the optimizer classes
-BACKEND = Backend("reference", _plan)
+_BACKEND = Backend("reference", _plan)
 
-GD = _algorithms.GD.using(BACKEND, __name__)
-Momentum = _algorithms.Momentum.using(BACKEND, __name__)
-RMSprop = _algorithms.RMSprop.using(BACKEND, __name__)
-Adam = _algorithms.Adam.using(BACKEND, __name__)
-EMA = _algorithms.EMA.using(BACKEND, __name__)
+GD = _algorithms.GD.using(_BACKEND, __name__)
+Momentum = _algorithms.Momentum.using(_BACKEND, __name__)
+RMSprop = _algorithms.RMSprop.using(_BACKEND, __name__)
+Adam = _algorithms.Adam.using(_BACKEND, __name__)
+EMA = _algorithms.EMA.using(_BACKEND, __name__)
 
 
 # ---------------------------------------------------------------------------------------
