@@ -79,7 +79,7 @@ def test_ewma_random_bit_exact(beta, length, width, axis, bc, seed):
             _core._select_isa(DEFAULT_ISA)
 
 
-# -- SPEC section 2: exponentially weighted averages ----------------------------------------
+# -- exponentially weighted averages: the worked examples ------------------------------------
 
 
 def test_spec_bias_correction_worked_example():
