@@ -7,6 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+__all__ = ["main"]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)
+
 
 def _info(args):
     import numpy as np
