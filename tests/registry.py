@@ -39,6 +39,60 @@ ALGORITHMS = [
     Algo("adamw-amsgrad-eps-root", lambda m, p: m.Adam(p, lr=0.003, weight_decay=0.05, decoupled=True, amsgrad=True,
                                                        eps=1e-6, eps_root=1e-10)),
     Algo("adam-l2-amsgrad", lambda m, p: m.Adam(p, lr=0.01, weight_decay=0.01, amsgrad=True)),
+    # PyTorch's operation order: its own template instances (lerp m, one division)
+    Algo("adam-pytorch", lambda m, p: m.Adam(p, lr=0.01, order="pytorch")),
+    Algo("adamw-pytorch-amsgrad", lambda m, p: m.Adam(p, lr=0.003, weight_decay=0.05, decoupled=True, amsgrad=True,
+                                                      order="pytorch")),
+    Algo("adam-l2-pytorch", lambda m, p: m.Adam(p, lr=0.01, weight_decay=0.01, order="pytorch")),
+]
+
+# Low precision: the template instances of each (parameter, gradient, state) dtype combination
+# and option the kernels add (tests/test_lowp.py runs each on every path and thread count).
+# `dtypes` names (params, grads, state); "bf16" needs ml_dtypes. `make(module, params, **kw)`.
+
+
+@dataclass(frozen=True)
+class LowpMode:
+    name: str
+    params: str  # "bf16", "f16", "f32"
+    grads: str
+    state: str
+    options: tuple = ()  # (key, value) pairs for the optimizer
+
+    def __repr__(self):
+        return self.name
+
+    def make(self, module, params, **extra):
+        kw = dict(self.options)
+        kw.update(extra)
+        return module.Adam(params, **kw)
+
+
+LOWP_MODES = [
+    LowpMode("bf16-params-f32-state", "bf16", "bf16", "f32", (("lr", 0.01),)),
+    LowpMode("bf16-all", "bf16", "bf16", "bf16", (("lr", 0.01), ("state_dtype", "bfloat16"))),
+    LowpMode("bf16-all-stochastic", "bf16", "bf16", "bf16",
+             (("lr", 0.01), ("state_dtype", "bfloat16"), ("rounding", "stochastic"), ("seed", 12345))),
+    LowpMode("bf16-params-stochastic-amsgrad", "bf16", "bf16", "f32",
+             (("lr", 0.01), ("rounding", "stochastic"), ("amsgrad", True), ("seed", 2**63 + 5))),
+    LowpMode("bf16-master", "bf16", "bf16", "f32", (("lr", 0.01), ("master_weights", True))),
+    LowpMode("bf16-master-bf16-state-stochastic", "bf16", "bf16", "bf16",
+             (("lr", 0.01), ("master_weights", True), ("state_dtype", "bfloat16"), ("rounding", "stochastic"))),
+    LowpMode("bf16-adamw-pytorch-clip", "bf16", "bf16", "bf16",
+             (("lr", 0.01), ("state_dtype", "bfloat16"), ("weight_decay", 0.05), ("decoupled", True),
+              ("order", "pytorch"), ("max_grad_norm", 5.0))),
+    LowpMode("f16-params-f32-state-l2", "f16", "f16", "f32", (("lr", 0.01), ("weight_decay", 0.01))),
+    LowpMode("f16-all-stochastic-amsgrad", "f16", "f16", "f16",
+             (("lr", 0.01), ("state_dtype", "float16"), ("rounding", "stochastic"), ("amsgrad", True), ("eps", 1e-4))),
+    LowpMode("f16-master-pytorch", "f16", "f16", "f32", (("lr", 0.01), ("master_weights", True), ("order", "pytorch"))),
+    LowpMode("f32-params-bf16-grads", "f32", "bf16", "f32", (("lr", 0.01),)),
+    LowpMode("f32-params-f16-grads-bf16-state", "f32", "f16", "bf16",
+             (("lr", 0.01), ("state_dtype", "bfloat16"), ("rounding", "stochastic"))),
+    LowpMode("f32-params-f16-state-clip", "f32", "f32", "f16",
+             (("lr", 0.01), ("state_dtype", "float16"), ("max_grad_norm", 1.0), ("eps", 1e-4))),
+    LowpMode("f32-pytorch-clip", "f32", "f32", "f32", (("lr", 0.01), ("order", "pytorch"), ("max_grad_norm", 2.0))),
+    LowpMode("f64-pytorch-clip-amsgrad", "f64", "f64", "f64",
+             (("lr", 0.01), ("order", "pytorch"), ("max_grad_norm", 2.0), ("amsgrad", True))),
 ]
 
 

@@ -42,6 +42,10 @@ ENTRY_POINTS = {
     "ema_update": lambda: functional.ema_update([f64(50)], [f64(50)], beta=0.9, step=1),
     "ewma": lambda: functional.ewma(np.ones((3, 50)), 0.9),
     "all_finite": lambda: functional.all_finite([f64(50)]),
+    "adam_pytorch_update": lambda: functional.adam_pytorch_update([f64(50)], [f64(50)], [f64(50)], [f64(50)], step=1),
+    "round_to": lambda: functional.round_to(f64(50), np.float16),
+    "grad_norm": lambda: functional.grad_norm([f64(50)]),
+    "prepare": lambda: functional.prepare(functional.gd_update, [f64(50)], lr=0.1)([f64(50)]),
 }
 
 

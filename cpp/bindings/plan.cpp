@@ -195,7 +195,7 @@ Plan::Plan(std::string func, const std::string& op_name, py::object params_obj, 
     }
     // the low-precision copies of float32 masters (SPEC 11): written every step, like the params
     copies_.assign(n, nullptr);
-    copy_dtypes_.assign(n, kNoDType);
+    copy_dtypes_.assign(n, (unsigned char)kNoDType);
     if (!copies_obj.is_none()) {
         if (!(op.features & kOpCopies))
             value_error(func_, std::string(op.name) + " does not write low-precision copies of its parameters (copies)");
@@ -244,6 +244,10 @@ Plan::Plan(std::string func, const std::string& op_name, py::object params_obj, 
     max_norm_.assign(num_groups_, std::nan(""));
     norms_.assign(num_groups_, std::nan(""));
     has_norm_.assign(num_groups_, 0);
+}
+
+void Plan::set_first_tensor(std::uint32_t first) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].index = first + std::uint32_t(i);
 }
 
 void Plan::set_clip(std::size_t group, py::object max_norm) {
@@ -382,7 +386,7 @@ void Plan::prepare(py::object grads_obj, py::object outs_obj, py::object grad_sc
     if (dtypes_changed || generation_ != runtime::isa_generation()) resolve_kernels();
     for (std::size_t i = 0; i < n; ++i) {
         slots_[i].param_copy = copies_[i];
-        slots_[i].copy_dtype = copy_dtypes_[i];
+        slots_[i].copy_dtype = DType(copy_dtypes_[i]);
     }
     if (!outs_obj.is_none()) {
         for (void* c : copies_)
@@ -430,8 +434,10 @@ void Plan::execute(const Prepared&, long long step_number) {
     }
     g_update_calls.fetch_add(1, std::memory_order_relaxed);
     const UpdateFn* fns = kernels_.data();
-    runtime::for_each_slot_range(slots_.data(), slots_.size(),
-                                 [fns](const Slot& s, std::size_t b, std::size_t e) { fns[s.index](s, b, e); });
+    const Slot* first = slots_.data();
+    runtime::for_each_slot_range(slots_.data(), slots_.size(), [fns, first](const Slot& s, std::size_t b, std::size_t e) {
+        fns[&s - first](s, b, e);
+    });
 }
 
 namespace {
@@ -477,38 +483,51 @@ struct BusyGuard {
 };
 }  // namespace
 
-bool Plan::norm_pass(bool check_all, std::ptrdiff_t* first_bad) {
+std::vector<double> grad_block_sums(const std::vector<Slot>& slots, const std::vector<char>& include,
+                                    std::vector<std::uint32_t>* block_slot) {
     // the blocks, in (tensor, block) order, of the tensors whose gradients are summed
     struct Block {
         std::uint32_t slot;
         std::size_t begin, end;
     };
     std::vector<Block> blocks;
-    std::vector<SumSqFn> fns(slots_.size(), nullptr);
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-        const Slot& s = slots_[i];
-        if (!check_all && std::isnan(max_norm_[group_[i]])) continue;
+    std::vector<SumSqFn> fns(slots.size(), nullptr);
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        const Slot& s = slots[i];
+        if (!include[i]) continue;
         const KernelEntry* e = runtime::find_kernel("grad_sumsq", same_dtypes(s.grad_dtype));
         fns[i] = e ? e->sumsq : nullptr;
         for (std::size_t b = 0; b < s.n; b += kNormBlock) blocks.push_back({std::uint32_t(i), b, std::min(s.n, b + kNormBlock)});
     }
     std::vector<double> sums(blocks.size(), 0.0);
-    const Slot* slots = slots_.data();
+    const Slot* first = slots.data();
     runtime::parallel_items(blocks.size(), kNormBlock, [&](std::size_t b, std::size_t e) {
         for (std::size_t k = b; k < e; ++k) {
             const Block& blk = blocks[k];
-            const Slot& s = slots[blk.slot];
+            const Slot& s = first[blk.slot];
             sums[k] = fns[blk.slot](s.grad, blk.begin, blk.end, s.common);
         }
     });
+    if (block_slot) {
+        block_slot->resize(blocks.size());
+        for (std::size_t k = 0; k < blocks.size(); ++k) (*block_slot)[k] = blocks[k].slot;
+    }
+    return sums;
+}
+
+bool Plan::norm_pass(bool check_all, std::ptrdiff_t* first_bad) {
+    std::vector<char> include(slots_.size());
+    for (std::size_t i = 0; i < slots_.size(); ++i) include[i] = check_all || !std::isnan(max_norm_[group_[i]]);
+    std::vector<std::uint32_t> block_slot;
+    const std::vector<double> sums = grad_block_sums(slots_, include, &block_slot);
     // block sums combined in block order, per group (SPEC 12)
     std::vector<double> totals(num_groups_, 0.0);
     bool finite = true;
-    for (std::size_t k = 0; k < blocks.size(); ++k) {
-        totals[group_[blocks[k].slot]] += sums[k];
+    for (std::size_t k = 0; k < sums.size(); ++k) {
+        totals[group_[block_slot[k]]] += sums[k];
         if (finite && !std::isfinite(sums[k])) {
             finite = false;
-            *first_bad = std::ptrdiff_t(blocks[k].slot);
+            *first_bad = std::ptrdiff_t(block_slot[k]);
         }
     }
     for (std::size_t g = 0; g < num_groups_; ++g) {
@@ -577,8 +596,9 @@ namespace {
 py::object update(const std::string& func, const std::string& op, py::object params, py::object grads, py::object states,
                   py::object values, Count step, py::object labels, py::object outs,
                   std::pair<std::string, std::string> args, py::object copies, py::object grad_scale,
-                  py::object max_grad_norm, Flag stochastic, std::uint64_t seed) {
+                  py::object max_grad_norm, Flag stochastic, std::uint64_t seed, std::uint32_t first_tensor) {
     Plan plan(func, op, params, states, py::none(), 1, labels, args.first, args.second, copies);
+    plan.set_first_tensor(first_tensor);
     plan.set_hyper(0, values);
     plan.set_clip(0, max_grad_norm);
     plan.stochastic = stochastic;
@@ -618,6 +638,8 @@ SIMDOPTIM_BINDING(plan) {
                 p.stochastic = r == "stochastic";
             })
         .def_readwrite("seed", &Plan::seed)
+        .def("set_first_tensor", &Plan::set_first_tensor, "first"_a,
+             "The tensor index of params[0] in the keys of stochastic rounding (default 0).")
         .def_readwrite("t", &Plan::t)
         .def_readwrite("skipped_steps", &Plan::skipped)
         .def_property(
@@ -631,6 +653,7 @@ SIMDOPTIM_BINDING(plan) {
           "labels"_a = py::none(), "outs"_a = py::none(),
           "arg_names"_a = std::make_pair(std::string("params"), std::string("grads")), "copies"_a = py::none(),
           "grad_scale"_a = py::none(), "max_grad_norm"_a = py::none(), "stochastic"_a = false, "seed"_a = 0,
+          "first_tensor"_a = 0,
           "Private: one update of every tensor (the functional API): Plan(...).set_hyper(0, values); run(grads, step). "
           "Returns the gradients' norm when max_grad_norm is given, else None.");
     m.def("ops", [] {

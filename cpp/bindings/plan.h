@@ -49,6 +49,12 @@ const Op& find_op(const std::string& name);
 
 enum class NonFinite : int { kPropagate = 0, kSkip = 1, kRaise = 2 };
 
+// The read pass of SPEC 12: the sums of squares of the unscaled gradients (Slot::grad,
+// grad_dtype, common) of the slots with include[i], one per block of kNormBlock elements, in
+// (slot, block) order, computed in parallel; *block_slot (if given) receives each block's slot.
+std::vector<double> grad_block_sums(const std::vector<Slot>& slots, const std::vector<char>& include,
+                                    std::vector<std::uint32_t>* block_slot);
+
 class Plan {
    public:
     // func names the caller in messages ("Adam.step"); params is a list of arrays; states is
@@ -68,6 +74,8 @@ class Plan {
     // Clipping of one group by the global norm of its gradients (SPEC 12): None (off) or
     // max_norm, a number >= 0 (inf: only measure the norm).
     void set_clip(std::size_t group, py::object max_norm);
+    // The tensor index of the first tensor in the keys of stochastic rounding (Slot::index).
+    void set_first_tensor(std::uint32_t first);
     // One step with the counts: uses step number t + 1; with nonfinite skip/raise first
     // checks the gradients (after unscaling by grad_scale, None or a finite number > 0).
     // Returns false when a step was skipped (nothing written).
@@ -117,7 +125,7 @@ class Plan {
     std::string params_arg_, grads_arg_;
     std::vector<UpdateFn> kernels_;
     std::vector<void*> copies_;           // per tensor: the master's low-precision copy, or null
-    std::vector<DType> copy_dtypes_;
+    std::vector<unsigned char> copy_dtypes_;  // DType values (a vector of the enum would export a std symbol)
     std::vector<StepCommon> common_;      // per group, this step's StepCommon (the slots point here)
     std::vector<double> max_norm_;        // per group; NaN: no clipping
     std::vector<double> norms_;           // per group: the last measured norm; NaN with has_norm_ 0

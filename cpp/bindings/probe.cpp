@@ -10,6 +10,8 @@
 #include "../runtime/parallel.h"
 #include "checks.h"
 
+#include <array>
+
 namespace simdoptim {
 namespace bindings {
 namespace {
@@ -24,6 +26,8 @@ void bandwidth_probe(py::object tensors, int read_write, int write_only) {
     std::vector<Interval> intervals;
     std::vector<py::array> keep_alive;  // the kernel runs without the GIL: hold the arrays
     int read_only = -1;
+    bool mixed = false;  // streams of different dtypes (or 2-byte ones): the probe of raw bytes
+    std::vector<std::array<int, kProbeMaxStreams>> widths(count, std::array<int, kProbeMaxStreams>{});
     for (std::size_t i = 0; i < count; ++i) {
         py::sequence bufs = require_list(func, "tensors[i]", items[i]);
         const int nb = int(py::len(bufs));
@@ -41,20 +45,22 @@ void bandwidth_probe(py::object tensors, int read_write, int write_only) {
             if (!py::isinstance<py::array>(h)) throw py::type_error("_bandwidth_probe: " + label + " must be a numpy.ndarray");
             py::array a = py::reinterpret_borrow<py::array>(h);
             const DType dt = dtype_of(a.dtype());
-            if (dt != kFloat32 && dt != kFloat64)
-                throw py::type_error("_bandwidth_probe: " + label + " must be native float32 or float64");
+            if (dt == kNoDType)
+                throw py::type_error("_bandwidth_probe: " + label + " must be native float32, float64, float16 or bfloat16");
             if (!(a.flags() & py::array::c_style) || !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
                 throw py::value_error("_bandwidth_probe: " + label + " must be C-contiguous and aligned");
             const bool written = k < read_write + write_only;
             if (written && !a.writeable()) throw py::value_error("_bandwidth_probe: " + label + " is read-only");
+            widths[i][std::size_t(k)] = int(dtype_size(dt));
             if (k == 0) {
                 s.n = std::size_t(a.size());
                 s.param_dtype = dt;
                 s.grad_dtype = dt;
-            } else if (std::size_t(a.size()) != s.n || dt != s.param_dtype) {
-                throw py::value_error("_bandwidth_probe: " + label + " must have the size and dtype of tensors[" +
+            } else if (std::size_t(a.size()) != s.n) {
+                throw py::value_error("_bandwidth_probe: " + label + " must have the size of tensors[" +
                                       std::to_string(i) + "][0]");
             }
+            if (dt != s.param_dtype) mixed = true;
             keep_alive.push_back(a);
             void* p = written ? a.mutable_data() : const_cast<void*>(a.data());
             switch (k) {
@@ -73,13 +79,19 @@ void bandwidth_probe(py::object tensors, int read_write, int write_only) {
     check_no_overlap(func, Labels{py::none()}, intervals);
     // scale makes the written value the mean of what was read, so repeated calls stay finite
     const int reads = read_write + (read_only > 0 ? read_only : 0);
-    ProbeHyper h{read_write, write_only, read_only > 0 ? read_only : 0, reads ? 1.0 / reads : 1.0};
-    for (Slot& s : slots) s.hyper = &h;
+    for (const Slot& s : slots) mixed = mixed || dtype_size(s.param_dtype) == 2;
+    std::vector<ProbeHyper> hypers(count, ProbeHyper{read_write, write_only, read_only > 0 ? read_only : 0,
+                                                     reads ? 1.0 / reads : 1.0});
+    for (std::size_t i = 0; i < count; ++i) {
+        for (int k = 0; k < kProbeMaxStreams; ++k) hypers[i].width[k] = widths[i][std::size_t(k)];
+        slots[i].hyper = &hypers[i];
+    }
     const UpdateFn f32 = runtime::find_kernel("probe", same_dtypes(kFloat32))->update;
     const UpdateFn f64 = runtime::find_kernel("probe", same_dtypes(kFloat64))->update;
+    const UpdateFn bytes = runtime::find_kernel("probe_bytes", same_dtypes(kNoDType))->update;
     ReleasedGIL nogil;
     runtime::for_each_slot_range(slots.data(), slots.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
-        (s.param_dtype == kFloat64 ? f64 : f32)(s, b, e);
+        (mixed ? bytes : s.param_dtype == kFloat64 ? f64 : f32)(s, b, e);
     });
 }
 
@@ -90,7 +102,8 @@ SIMDOPTIM_BINDING(probe) {
     m.def("_bandwidth_probe", &bandwidth_probe, "tensors"_a, py::kw_only(), "read_write"_a, "write_only"_a = 0,
           "Private (benchmarks): the memory-bandwidth probe. tensors is a list of tuples of equal-size "
           "C-contiguous float arrays: the first read_write are read and written in place, the next "
-          "write_only only written, the rest (0 to 2) only read.");
+          "write_only only written, the rest (0 to 2) only read. With buffers of several dtypes (or "
+          "float16/bfloat16 ones) it moves their bytes as raw bits, and writes bits that are not numbers.");
 }
 
 }  // namespace bindings

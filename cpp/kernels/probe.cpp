@@ -94,9 +94,48 @@ void probe(const ProbeHyper& h, const Slot& s, std::size_t begin, std::size_t en
     if (f) f(h, s, begin, end);  // the binding checks the stream counts; nothing to do otherwise
 }
 
+// The probe of streams of different widths (2, 4 or 8 bytes per element): the same pattern
+// on raw bits, blocks of 32 elements (64, 128 or 256 bytes per stream, whole vectors on
+// every path), one integer add per vector read and one store per vector written; the tail
+// copies bytes. Its buffers are its own (the values it writes are not numbers).
+void probe_bytes(const ProbeHyper& h, const Slot& s, std::size_t begin, std::size_t end) {
+    using U = typename U32Of<Vec<float>>::type;
+    constexpr std::size_t VB = U::lanes * 4, E = 32;
+    const int n = h.read_write + h.write_only + h.read_only;
+    unsigned char* p[kProbeMaxStreams];
+    std::size_t w[kProbeMaxStreams];
+    for (int k = 0; k < n; ++k) {
+        p[k] = static_cast<unsigned char*>(stream(s, k));
+        w[k] = std::size_t(h.width[k]);
+    }
+    const int written = h.read_write + h.write_only;
+    std::size_t i = begin;
+    for (; i + E <= end; i += E) {
+        U acc = U::set1(0);
+        for (int k = 0; k < n; ++k) {
+            if (k >= h.read_write && k < written) continue;  // write-only
+            const unsigned char* q = p[k] + i * w[k];
+            for (std::size_t j = 0; j < E * w[k]; j += VB) acc = acc + U::load(reinterpret_cast<const std::uint32_t*>(q + j));
+        }
+        for (int k = 0; k < written; ++k) {
+            unsigned char* q = p[k] + i * w[k];
+            for (std::size_t j = 0; j < E * w[k]; j += VB) acc.store(reinterpret_cast<std::uint32_t*>(q + j));
+        }
+    }
+    for (; i < end; ++i) {
+        unsigned char acc = 0;
+        for (int k = 0; k < n; ++k)
+            if (k < h.read_write || k >= written)
+                for (std::size_t b = 0; b < w[k]; ++b) acc = static_cast<unsigned char>(acc + p[k][i * w[k] + b]);
+        for (int k = 0; k < written; ++k)
+            for (std::size_t b = 0; b < w[k]; ++b) p[k][i * w[k] + b] = acc;
+    }
+}
+
 constexpr KernelEntry kKernels[] = {
     update_kernel("probe", same_dtypes(kFloat32), with_hyper<ProbeHyper, probe<float>>),
     update_kernel("probe", same_dtypes(kFloat64), with_hyper<ProbeHyper, probe<double>>),
+    update_kernel("probe_bytes", same_dtypes(kNoDType), with_hyper<ProbeHyper, probe_bytes>),
 };
 
 }  // namespace

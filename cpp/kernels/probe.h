@@ -12,6 +12,9 @@ struct ProbeHyper {
     int write_only;
     int read_only;
     double scale;
+    // bytes per element of each stream, for the probe of mixed widths ("probe_bytes": e.g. a
+    // bfloat16 step's 2-byte parameter and gradient beside 4-byte state); 0 where unused
+    int width[kProbeMaxStreams] = {0, 0, 0, 0, 0, 0};
 };
 
 }  // namespace simdoptim

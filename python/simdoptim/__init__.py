@@ -25,8 +25,8 @@ from .functional import all_finite, ewma
 __version__ = "0.1.0"
 
 
-def _plan(cls, func, params, states, groups, num_groups, labels):
-    return _core.Plan(func, cls.op, params, states, groups, num_groups, labels)
+def _plan(cls, func, params, states, groups, num_groups, labels, copies=None):
+    return _core.Plan(func, cls.op, params, states, groups, num_groups, labels, copies=copies)
 
 
 #: the compiled backend of the optimizer classes

@@ -66,6 +66,13 @@ _COMMON_DOC = """nonfinite: ``"propagate"`` (default: NaN/Inf gradients flow int
     ``grads['W1']``, ``param_groups[1]['lr']``, ...)."""
 
 
+def _check_order(func, name, value):
+    if not isinstance(value, str) or value not in ("literal", "pytorch"):
+        raise ValueError(f"{func}: {name} must be 'literal' (the course's formula) or 'pytorch' (torch.optim.Adam's "
+                         f"operation order), got {value!r}")
+    return value
+
+
 def _fmt(doc):
     return doc.replace("{PARAMS}", _PARAMS_DOC).replace("{COMMON}", _COMMON_DOC)
 
@@ -218,26 +225,65 @@ class Adam(Optimizer):
             (as ``torch.optim.AdamW``). >= 0. Default 0.
         decoupled: AdamW (bool). Default False.
         amsgrad: keep :math:`v_{max} = \max(v_{max}, v)` and use it in place of v (bool). Default False.
+        order: the operation order, ``"literal"`` (default: the formula above, three divisions
+            per element) or ``"pytorch"`` (``torch.optim.Adam/AdamW``'s: m updated as a lerp
+            :math:`m + (1-\beta_1)(g - m)`, :math:`w \leftarrow w - s\,m / (\sqrt{v}\,c + \epsilon)`
+            with :math:`s = \alpha/(1-\beta_1^t)` and :math:`c = 1/\sqrt{1-\beta_2^t}` computed in
+            float64; one division per element, no ``eps_root``). The two agree to rounding, not
+            bit for bit; each is bit-exact with its reference (``simdoptim.reference.adam_update``
+            and ``adam_pytorch_update``).
+        max_grad_norm: None (default) or a number >= 0: each step first clips the group's
+            gradients by their global L2 norm, ``g * min(1, max_grad_norm / (norm + 1e-6))``
+            (``torch.nn.utils.clip_grad_norm_``); the norm is ``opt.grad_norm`` afterwards. A
+            group hyper-parameter.
+        master_weights: keep a float32 master of every float16/bfloat16 parameter (bool,
+            default False): each step updates the master and writes the rounded parameter into
+            the caller's array in the same pass (``opt.master_params``; saved in ``state_dict``).
+        state_dtype: the dtype of m, v and v_max: None (default: float32 for float16/bfloat16
+            parameters, else the parameters' dtype), ``"float32"``, ``"bfloat16"`` or
+            ``"float16"`` (float32 arithmetic, rounded when stored).
+        rounding: how float16/bfloat16 stores round (parameters without master weights, and
+            state): ``"nearest"`` (to nearest even, default) or ``"stochastic"`` (unbiased:
+            the expected stored value is the float32 value; random bits from Philox4x32-10
+            keyed by ``seed``, the step, the tensor and the element, see
+            ``simdoptim.reference.random_bits``; reproducible bit for bit on every SIMD path and
+            thread count).
+        seed: an int in [0, 2**64), the key of stochastic rounding. Default 0.
         {COMMON}
+
+    Low precision: parameters may be float16 or bfloat16 (``ml_dtypes.bfloat16``, ``pip install
+    'simdoptim[bf16]'``) with gradients of their dtype; float32 parameters (and masters) take
+    float32, bfloat16 or float16 gradients. Arithmetic is float32, each buffer rounded once when
+    stored. ``step(grads, grad_scale=S)`` divides the gradients by the loss scale S first.
 
     Sources: Kingma & Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015), algorithm 1;
     Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (ICLR 2019); Reddi et al., "On the
-    Convergence of Adam and Beyond" (ICLR 2018); ``torch.optim.Adam/AdamW`` for the options.
+    Convergence of Adam and Beyond" (ICLR 2018); ``torch.optim.Adam/AdamW`` for the options and the
+    pytorch order; Micikevicius et al., "Mixed Precision Training" (ICLR 2018) for master weights and
+    loss scaling; Gupta et al., "Deep Learning with Limited Numerical Precision" (ICML 2015) for
+    stochastic rounding.
     """)
 
     algorithm = "Adam"
     op = "adam"
     hyper = {"lr": _check_lr, "beta1": _check_beta, "beta2": _check_beta, "eps": _check_real,
-             "eps_root": _check_real, "weight_decay": _check_real, "decoupled": _check_flag, "amsgrad": _check_flag}
+             "eps_root": _check_real, "weight_decay": _check_real, "decoupled": _check_flag, "amsgrad": _check_flag,
+             "order": _check_order}
     states = ("exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs")
     stepped = True
     implied = ("amsgrad",)
+    lowp = True
+    added_hyper = {"order": "literal"}
 
     def __init__(self, params: Params, lr: LR = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  eps_root: float = 0.0, weight_decay: float = 0.0, decoupled: bool = False, amsgrad: bool = False,
-                 nonfinite: str = "propagate") -> None:
+                 nonfinite: str = "propagate", *, order: str = "literal", max_grad_norm: float | None = None,
+                 master_weights: bool = False, state_dtype: Any = None, rounding: str = "nearest",
+                 seed: int = 0) -> None:
         super().__init__(params, {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root,
-                                  "weight_decay": weight_decay, "decoupled": decoupled, "amsgrad": amsgrad}, nonfinite)
+                                  "weight_decay": weight_decay, "decoupled": decoupled, "amsgrad": amsgrad,
+                                  "order": order, "max_grad_norm": max_grad_norm}, nonfinite,
+                         master_weights=master_weights, state_dtype=state_dtype, rounding=rounding, seed=seed)
 
     @staticmethod
     def uses_state(hp, k):
@@ -245,7 +291,20 @@ class Adam(Optimizer):
 
     @classmethod
     def check_group(cls, func, hp, dtypes):
+        if hp.get("order") == "pytorch" and hp.get("eps_root", 0.0) != 0.0:
+            raise ValueError(f"{func}: eps_root must be 0 with order='pytorch' (PyTorch's Adam adds eps outside the "
+                             f"root only), got {hp['eps_root']!r}")
         _checks.check_denominator_guard(func, hp, dtypes)
+
+    @classmethod
+    def values(cls, hp):
+        return tuple(hp[k] for k in cls.hyper if k != "order") + (hp["order"] == "pytorch",)
+
+    @classmethod
+    def kwargs_of(cls, values):
+        kw = super().kwargs_of(values)
+        kw["order"] = "pytorch" if values[-1] else "literal"
+        return kw
 
 
 # ---------------------------------------------------------------------------------------
@@ -505,7 +564,8 @@ def check_hyper(func, cls, hp, params):
     checks = cls.hyper
     out = {k: (_check_real(func, k, v) if k == "lr" else checks[k](func, k, v)) for k, v in hp.items()}
     if cls.check_group.__func__ is not Algorithm.check_group.__func__:  # type: ignore[attr-defined]
-        dtypes = {p.dtype for p in params if isinstance(p, np.ndarray) and p.dtype.kind == "f"} if isinstance(
+        dtypes = {p.dtype for p in params if isinstance(p, np.ndarray) and (p.dtype.kind == "f" or _checks.is_lowp(
+            p.dtype))} if isinstance(
             params, (list, tuple)) else set()
         cls.check_group(func, out, dtypes)
     return out

@@ -97,14 +97,16 @@ class Row:
     streams: tuple
     layouts: str = "all"  # "all" or "single" (no many-small-tensors layout)
     make: object = None  # (case) -> dict impl name -> callable
+    # bytes per element when the streams have different widths (dtype -> bytes), else None
+    element_bytes: object = None
 
 
 ROWS = {}
 
 
-def _row(name, covers, kind, streams, layouts="all"):
+def _row(name, covers, kind, streams, layouts="all", element_bytes=None):
     def deco(fn):
-        ROWS[name] = Row(name, tuple(covers), kind, streams, layouts, fn)
+        ROWS[name] = Row(name, tuple(covers), kind, streams, layouts, fn, element_bytes)
         return fn
 
     return deco
@@ -154,6 +156,8 @@ class Case:
     @property
     def bytes(self):
         """Bytes the kernel must move: read-write buffers twice, the others once."""
+        if self.row.element_bytes is not None:
+            return self.row.element_bytes(self.dtype) * self.layout.elements
         rw, wo, ro = self.row.streams
         return (2 * rw + wo + ro) * self.dtype.itemsize * self.layout.elements
 
@@ -392,6 +396,53 @@ def _adamw(case):
         ("_exp_avgs", "_exp_avg_sqs"), lambda ps, **kw: torch.optim.AdamW(ps, lr=LR, weight_decay=0.01, **kw),
         deepspeed_kw=dict(lr=LR, weight_decay=0.01, adamw_mode=True),
     )
+
+
+@_row("Adam-pytorch", ("adam_pytorch_update",), "update", (3, 0, 1))
+def _adam_pytorch(case):
+    # PyTorch's operation order (one division per element): the same bytes as Adam, less
+    # arithmetic, which shows in cache; torch.optim.Adam and DeepSpeed compute this order
+    torch = _torch()
+    return _optimizer_row(
+        case, simdoptim.Adam, simdoptim.reference.Adam, dict(lr=LR, order="pytorch"), ("_exp_avgs", "_exp_avg_sqs"),
+        lambda ps, **kw: torch.optim.Adam(ps, lr=LR, **kw),
+        deepspeed_kw=dict(lr=LR, adamw_mode=False),
+    )
+
+
+@_row("grad_norm", ("grad_norm",), "read", (0, 0, 1))
+def _grad_norm(case):
+    # the read pass of a clipped step: the global L2 norm of the gradients, float64 sums
+    (xs,) = _tensors(case, 1)
+    impls = {"simdoptim": lambda: simdoptim.functional.grad_norm(xs)}
+    if _numpy_ok(case):
+        impls["numpy"] = lambda: simdoptim.reference.grad_norm(xs)
+    torch = _torch()
+    if _torch_slow_ok(case, "torch-forloop", "torch-foreach"):
+        ts = [torch.from_numpy(x) for x in xs]
+        # what torch.nn.utils.clip_grad_norm_ computes: the norm of the tensors' norms
+        impls["torch-forloop"] = lambda: torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in ts]))
+        impls["torch-foreach"] = lambda: torch.linalg.vector_norm(torch.stack(torch._foreach_norm(ts)))
+    return impls
+
+
+@_row("round_to", ("round_to",), "update", (0, 1, 1), layouts="single",
+      element_bytes=lambda dtype: dtype.itemsize + 2)
+def _round_to(case):
+    # float32 (or float64) -> float16, rounded to nearest even: reads x, writes 2 bytes
+    (xs,) = _tensors(case, 1)
+    x = xs[0]
+    out = np.empty(x.shape, np.float16)
+    impls = {"simdoptim": lambda: simdoptim.functional.round_to(x, np.float16)}
+    case.data["probe"] = [(out, x)]
+    impls["probe"] = _probe(case, 0, 1, 1)
+    if _numpy_ok(case):
+        impls["numpy"] = lambda: x.astype(np.float16)
+    torch = _torch()
+    if _torch_slow_ok(case, "torch-forloop"):
+        xt = torch.from_numpy(x)
+        impls["torch-forloop"] = lambda: xt.to(torch.float16)
+    return impls
 
 
 @_row("EMA", ("EMA", "ema_update"), "update", (1, 1, 1))

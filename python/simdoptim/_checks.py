@@ -18,6 +18,171 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+# ---------------------------------------------------------------------------------------
+# Low precision: float16 is NumPy's own; bfloat16 is ml_dtypes.bfloat16 (an optional
+# dependency, ``pip install simdoptim[bf16]``), looked up once.
+
+_BFLOAT16 = []
+
+
+def bfloat16():
+    """``ml_dtypes.bfloat16`` as a NumPy dtype, or None when ml_dtypes is not installed."""
+    if not _BFLOAT16:
+        try:
+            import ml_dtypes
+        except ImportError:
+            _BFLOAT16.append(None)
+        else:
+            _BFLOAT16.append(np.dtype(ml_dtypes.bfloat16))
+    return _BFLOAT16[0]
+
+
+def is_lowp(dtype):
+    """True for float16 and bfloat16 (the dtypes computed in float32 and rounded when stored)."""
+    dtype = np.dtype(dtype)
+    return dtype == np.float16 or (dtype.itemsize == 2 and dtype.name == "bfloat16")
+
+
+class DTypeRule:
+    """The dtype combinations an algorithm's kernels are registered for (the compiled plan
+    refuses the others with the same words): ``SAME`` — float32 or float64 parameters with
+    gradients and state of their dtype; ``MIXED`` — also float32 parameters (or float32
+    masters) with float32, bfloat16 or float16 gradients and state, and bfloat16/float16
+    parameters with gradients of their dtype and float32 or their dtype as state."""
+
+    def __init__(self, mixed):
+        self.mixed = mixed
+
+    def params(self):
+        out = list(FLOAT_DTYPES)
+        if self.mixed:
+            out += [d for d in (bfloat16(), np.dtype(np.float16)) if d is not None]
+        return tuple(out)
+
+    def grads(self, p):
+        p = np.dtype(p)
+        if self.mixed and p == np.float32:
+            return tuple(d for d in (p, bfloat16(), np.dtype(np.float16)) if d is not None)
+        return (p,)
+
+    def states(self, p):
+        p = np.dtype(p)
+        if not self.mixed or p == np.float64:
+            return (p,)
+        if p == np.float32:
+            return self.grads(p)
+        return (np.dtype(np.float32), p)
+
+
+SAME = DTypeRule(False)
+MIXED = DTypeRule(True)
+
+
+def dtype_names(dtypes):
+    """'float32, bfloat16 or float16' for messages."""
+    names = [np.dtype(d).name for d in dtypes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def check_state_dtype(func, value):
+    """The ``state_dtype=`` option: None (the default rule) or a float dtype given as a name
+    ("float32", "bfloat16", "float16", "float64"), a NumPy dtype or a scalar type. Returns a
+    NumPy dtype or None."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value == "bfloat16":
+        dt = bfloat16()
+        if dt is None:
+            raise ModuleNotFoundError(f"{func}: state_dtype='bfloat16' needs the ml_dtypes package "
+                                      f"(pip install 'simdoptim[bf16]')")
+        return dt
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise TypeError(f"{func}: state_dtype must be None, a dtype or one of 'float32', 'bfloat16', 'float16', "
+                        f"'float64', got {value!r}") from None
+    if dt not in FLOAT_DTYPES and not is_lowp(dt):
+        raise TypeError(f"{func}: state_dtype must be float32, bfloat16, float16 or float64, got {dt}")
+    return dt
+
+
+def check_round_dtype(func, dtype):
+    """The target of round_to: float16, bfloat16 (also given as "bfloat16"), float32 or float64."""
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        return check_state_dtype(func, dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or not (is_lowp(dt) or dt in FLOAT_DTYPES):
+        raise TypeError(f"{func}: dtype must be float16, bfloat16 (ml_dtypes), float32 or float64, got {dtype!r}")
+    return dt
+
+
+def check_round_keys(func, seed, step, tensor, stream):
+    seed = check_seed(func, seed)
+    for name, value, hi in (("step", step, 2**63), ("tensor", tensor, 2**30), ("stream", stream, 4)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{func}: {name} must be an int, got {type(value).__name__}")
+        if not 0 <= value < hi:
+            raise ValueError(f"{func}: {name} must be in [0, {hi}), got {value}")
+    return seed, int(step), int(tensor), int(stream)
+
+
+def check_norm_args(func, grads, grad_scale, params):
+    require_list(func, "grads", grads)
+    allowed = MIXED.params()
+    for i, g in enumerate(grads):
+        _require_float_array(func, g, "grads", i, None, allowed)
+    check_grad_scale(func, grad_scale)
+    if params is not None:
+        require_list(func, "params", params)
+        if len(params) != len(grads):
+            raise ValueError(f"{func}: params has {len(params)} arrays but grads has {len(grads)}")
+        for i, (p, g) in enumerate(zip(params, grads)):
+            if not isinstance(p, np.ndarray) or p.shape != g.shape:
+                raise ValueError(f"{func}: params[{i}] must be an array of grads[{i}]'s shape {g.shape}")
+
+
+ROUNDINGS = ("nearest", "stochastic")
+
+
+def check_rounding(func, value):
+    if not isinstance(value, str) or value not in ROUNDINGS:
+        raise ValueError(f"{func}: rounding must be 'nearest' (to nearest even) or 'stochastic', got {value!r}")
+    return value
+
+
+def check_seed(func, value):
+    """A seed of stochastic rounding: an int in [0, 2**64)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{func}: seed must be an int, got {type(value).__name__}")
+    if not 0 <= value < 2**64:
+        raise ValueError(f"{func}: seed must be in [0, 2**64), got {value}")
+    return int(value)
+
+
+def check_grad_scale(func, value):
+    """``grad_scale``: None or a finite number > 0 (the loss scale)."""
+    if value is None:
+        return None
+    _require_number(func, "grad_scale", value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{func}: grad_scale must be a finite number > 0 (the loss scale the gradients are divided "
+                         f"by), got {value!r}")
+    return float(value)
+
+
+def check_max_grad_norm(func, name, value):
+    """``max_grad_norm``: None (no clipping) or a number >= 0 (inf: only measure the norm)."""
+    if value is None:
+        return None
+    _require_number(func, name, value)
+    if not value >= 0:
+        raise ValueError(f"{func}: {name} must be None or a number >= 0, got {value!r}")
+    return float(value)
+
+
 def label(arg, i, keys):
     """How tensor ``i`` is named in messages: ``arg[i]`` without keys, ``arg['W1']`` for a
     str key, ``arg[1][0]`` or ``arg[1]['W1']`` for a (group, key) tuple."""
@@ -76,11 +241,11 @@ def _require_number(func, name, x):
         raise TypeError(f"{func}: {name} must be a real number, got {type(x).__name__}")
 
 
-def _require_float_array(func, a, arg, i, names):
+def _require_float_array(func, a, arg, i, names, allowed=FLOAT_DTYPES):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{func}: {label(arg, i, names)} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype.newbyteorder("=") not in FLOAT_DTYPES or a.dtype.kind != "f":
-        raise TypeError(f"{func}: {label(arg, i, names)} has dtype {a.dtype}; expected float32 or float64")
+    if a.dtype.newbyteorder("=") not in allowed or (a.dtype.kind != "f" and not is_lowp(a.dtype)):
+        raise TypeError(f"{func}: {label(arg, i, names)} has dtype {a.dtype}; expected {dtype_names(allowed)}")
     if not a.dtype.isnative:
         raise TypeError(f"{func}: {label(arg, i, names)} has non-native byte order ({a.dtype})")
 
@@ -100,28 +265,35 @@ def check_param_arrays(func, params, keys):
             raise TypeError(f"{func}: {label('params', i, keys)} must be a numpy.ndarray, got {type(p).__name__}")
 
 
-def _like(func, a, p, arg, i, keys, role, params_name="params"):
+def _like(func, a, p, arg, i, keys, role, params_name="params", allowed=None):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{func}: {label(arg, i, keys)} must be a numpy.ndarray, got {type(a).__name__}")
     if a.shape != p.shape:
         raise ValueError(
             f"{func}: {label(arg, i, keys)} has shape {a.shape} but {label(params_name, i, keys)} has shape {p.shape}"
         )
-    if a.dtype != p.dtype:
+    if allowed is None or len(allowed) == 1 and allowed[0] == p.dtype:
+        if a.dtype != p.dtype:
+            raise TypeError(
+                f"{func}: {label(arg, i, keys)} has dtype {a.dtype} but {label(params_name, i, keys)} has dtype "
+                f"{p.dtype}; {role} must have the parameter's dtype"
+            )
+    elif a.dtype not in allowed:
         raise TypeError(
             f"{func}: {label(arg, i, keys)} has dtype {a.dtype} but {label(params_name, i, keys)} has dtype "
-            f"{p.dtype}; {role} must have the parameter's dtype"
+            f"{p.dtype}; {role} must have dtype {dtype_names(allowed)}"
         )
-    _require_float_array(func, a, arg, i, keys)
+    _require_float_array(func, a, arg, i, keys, FLOAT_DTYPES if allowed is None else allowed)
 
 
-def check_buffers(func, params, states=(), keys=None, params_name="params"):
+def check_buffers(func, params, states=(), keys=None, params_name="params", rule=SAME):
     """Checks the arrays a step writes: params (float, native, writeable) and each state list
     of ``states`` ((name, list or None) pairs; a list may hold None for tensors without that
-    buffer) against its parameter, and that no two of them overlap. Returns their spans."""
+    buffer) against its parameter, and that no two of them overlap. Returns their spans.
+    ``rule`` (a DTypeRule) says which dtypes parameters and state may have."""
     spans = []
     for i, p in enumerate(params):
-        _require_float_array(func, p, params_name, i, keys)
+        _require_float_array(func, p, params_name, i, keys, rule.params())
         if not p.flags.writeable:
             raise ValueError(f"{func}: {label(params_name, i, keys)} is read-only; parameters are updated in place")
         spans.append((_span(p), True, params_name, i))
@@ -134,7 +306,13 @@ def check_buffers(func, params, states=(), keys=None, params_name="params"):
         for i, (a, p) in enumerate(zip(items, params)):
             if a is None:
                 continue
-            _like(func, a, p, st_name, i, keys, "optimizer state", params_name)
+            _like(func, a, p, st_name, i, keys, "optimizer state", params_name,
+                  None if rule is SAME else rule.states(p.dtype))
+            first = next((other[i] for _, other in states if other is not None and other[i] is not None), a)
+            if a.dtype != first.dtype:
+                raise TypeError(f"{func}: {label(st_name, i, keys)} has dtype {a.dtype} but the other state of "
+                                f"{label(params_name, i, keys)} has dtype {first.dtype}; a tensor's state buffers "
+                                f"share one dtype")
             if not a.flags.writeable:
                 raise ValueError(f"{func}: {label(st_name, i, keys)} is read-only; optimizer state is updated in place")
             spans.append((_span(a), True, st_name, i))
@@ -142,11 +320,12 @@ def check_buffers(func, params, states=(), keys=None, params_name="params"):
     return [s for s in spans if s[0] is not None]
 
 
-def check_grads(func, params, grads, keys, written, grads_name="grads", params_name="params"):
-    """Each gradient against its parameter (an array of its shape and dtype, in any layout)
-    and against the written buffers (no overlap)."""
+def check_grads(func, params, grads, keys, written, grads_name="grads", params_name="params", rule=SAME):
+    """Each gradient against its parameter (an array of its shape and dtype — or, by
+    ``rule``, another dtype its kernel takes — in any layout) and against the written
+    buffers (no overlap)."""
     for i, (g, p) in enumerate(zip(grads, params)):
-        _like(func, g, p, grads_name, i, keys, "gradients", params_name)
+        _like(func, g, p, grads_name, i, keys, "gradients", params_name, None if rule is SAME else rule.grads(p.dtype))
     spans = list(written) + [(_span(g), False, grads_name, i) for i, g in enumerate(grads)]
     _check_no_overlap(func, spans, keys)
 
@@ -164,6 +343,35 @@ def check_outs(func, params, grads, outs, keys, written):
     _check_no_overlap(func, spans, keys)
 
 
+def check_copies(func, params, grads, copies, keys, written):
+    """Master copies (``copies=``): None, or one entry per parameter, None or a bfloat16 /
+    float16 array of its shape, written every step, overlapping nothing; its parameter is
+    then a float32 master."""
+    if copies is None:
+        return
+    require_list(func, "copies", copies)
+    if len(copies) != len(params):
+        raise ValueError(f"{func}: copies has {len(copies)} entries but params has {len(params)}")
+    spans = list(written) + [(_span(g), False, "grads", i) for i, g in enumerate(grads)]
+    for i, (c, p) in enumerate(zip(copies, params)):
+        if c is None:
+            continue
+        if not isinstance(c, np.ndarray):
+            raise TypeError(f"{func}: {label('copies', i, keys)} must be a numpy.ndarray or None, got {type(c).__name__}")
+        if c.shape != p.shape:
+            raise ValueError(f"{func}: {label('copies', i, keys)} has shape {c.shape} but {label('params', i, keys)} "
+                             f"has shape {p.shape}")
+        if not is_lowp(c.dtype):
+            raise TypeError(f"{func}: {label('copies', i, keys)} has dtype {c.dtype}; a copy is bfloat16 or float16")
+        if p.dtype != np.float32:
+            raise TypeError(f"{func}: {label('copies', i, keys)} is the copy of {label('params', i, keys)}, which must "
+                            f"then be a float32 master, not {p.dtype}")
+        if not c.flags.writeable:
+            raise ValueError(f"{func}: {label('copies', i, keys)} is read-only; copies are written every step")
+        spans.append((_span(c), True, "copies", i))
+    _check_no_overlap(func, spans, keys)
+
+
 def check_names(func, names, params):
     """``names`` of a functional update: None, or a list/tuple with one key per parameter."""
     if names is not None:
@@ -174,7 +382,7 @@ def check_names(func, names, params):
     return names
 
 
-def collect(func, params, grads, states=(), names=None, grads_name="grads", params_name="params"):
+def collect(func, params, grads, states=(), names=None, grads_name="grads", params_name="params", rule=SAME):
     """The checks of a functional update: params, grads and state lists together."""
     check_names(func, names, params)
     require_list(func, params_name, params)
@@ -187,8 +395,9 @@ def collect(func, params, grads, states=(), names=None, grads_name="grads", para
             require_list(func, st_name, items)
             if len(items) != n:
                 raise ValueError(f"{func}: {st_name} has {len(items)} arrays but {params_name} has {n}")
-    written = check_buffers(func, params, states, names, params_name)
-    check_grads(func, params, grads, names, written, grads_name, params_name)
+    written = check_buffers(func, params, states, names, params_name, rule)
+    check_grads(func, params, grads, names, written, grads_name, params_name, rule)
+    return written
 
 
 def _check_no_overlap(func, spans, names):

@@ -123,7 +123,8 @@ class PythonPlan:
     before it updates anything, then runs the algorithm's reference function group by group
     (each group is exactly a separate optimizer, as the contract says) with SIGINT deferred."""
 
-    def __init__(self, func, update, kwargs_of, stepped, state_names, params, states, groups, num_groups, labels):
+    def __init__(self, func, update, kwargs_of, stepped, state_names, params, states, groups, num_groups, labels,
+                 copies=None, lowp=False):
         self._func, self._update, self._kwargs_of, self._stepped = func, update, kwargs_of, stepped
         self._state_names = state_names
         self._params = list(params)
@@ -136,7 +137,37 @@ class PythonPlan:
         self.t = 0
         self.skipped_steps = 0
         self.nonfinite = 0
-        self._written = _checks.check_buffers(func, self._params, list(zip(state_names, self._states)), labels)
+        # low precision (algorithms whose update takes the options, see Algorithm.lowp)
+        self._lowp = lowp
+        self.rounding = "nearest"
+        self.seed = 0
+        self._clip = [None] * num_groups
+        self._norms = [None] * num_groups
+        rule = _checks.MIXED if lowp else _checks.SAME
+        self._written = _checks.check_buffers(func, self._params, list(zip(state_names, self._states)), labels,
+                                              rule=rule)
+        self._rule = rule
+        if copies is not None and not lowp:
+            raise ValueError(f"{func}: this algorithm does not write low-precision copies of its parameters")
+        _checks.check_copies(func, self._params, [], copies, labels, self._written)
+        self._copies = None if copies is None else list(copies)
+        if self._copies is not None:
+            self._written = self._written + [(_checks._span(c), True, "copies", i) for i, c in enumerate(self._copies)
+                                             if c is not None and c.size]
+
+    def set_clip(self, group, max_norm):
+        if max_norm is not None and not self._lowp:
+            raise ValueError(f"{self._func}: this algorithm does not clip gradients (max_grad_norm)")
+        self._clip[group] = _checks.check_max_grad_norm(self._func, "max_grad_norm", max_norm)
+        if max_norm is None:
+            self._norms[group] = None
+
+    def set_first_tensor(self, first):
+        self._first = int(first)
+
+    @property
+    def grad_norms(self):
+        return list(self._norms)
 
     def __len__(self):
         return len(self._params)
@@ -150,13 +181,13 @@ class PythonPlan:
             raise ValueError(
                 f"{self._func}: grads has {len(grads)} arrays but params has {len(self._params)}; pass one per parameter"
             )
-        _checks.check_grads(self._func, self._params, grads, self._labels, self._written)
+        _checks.check_grads(self._func, self._params, grads, self._labels, self._written, rule=self._rule)
         if outs is not None:
             outs = _checks.require_list(self._func, "outs", outs)
             _checks.check_outs(self._func, self._params, grads, outs, self._labels, self._written)
         return grads, outs
 
-    def _run(self, grads, step, outs):
+    def _run(self, grads, step, outs, grad_scale=None):
         for g, members in enumerate(self._members):
             if not members:
                 continue
@@ -168,14 +199,39 @@ class PythonPlan:
                 kw["step"] = step
             if outs is not None:
                 kw["outs"] = [outs[i] for i in members]
+            if self._lowp:
+                # a group's tensors are consecutive in the flat order: its first one keys the random bits
+                kw.update(grad_scale=grad_scale, max_grad_norm=self._clip[g], rounding=self.rounding, seed=self.seed,
+                          first_tensor=getattr(self, "_first", 0) + members[0],
+                          copies=None if self._copies is None else [self._copies[i] for i in members])
             keys = None if self._labels is None else [self._labels[i] for i in members]
-            self._update([self._params[i] for i in members], [grads[i] for i in members], names=keys, **kw)
+            norm = self._update([self._params[i] for i in members], [grads[i] for i in members], names=keys, **kw)
+            if self._lowp and self._clip[g] is not None:
+                self._norms[g] = norm
 
-    def step(self, grads, outs=None):
+    def _measure(self, grads, grad_scale):
+        """The norms of the clipping groups (before the finiteness decision, as the compiled plan)."""
+        from .reference import grad_norm
+
+        for g, members in enumerate(self._members):
+            if self._clip[g] is not None:
+                self._norms[g] = grad_norm([grads[i] for i in members], grad_scale, [self._params[i] for i in members])
+
+    def step(self, grads, outs=None, grad_scale=None):
         grads, outs = self._check(grads, outs)
-        if self.nonfinite and not all(bool(np.isfinite(g).all()) for g in grads):
+        if grad_scale is not None and not self._lowp:
+            raise ValueError(f"{self._func}: this algorithm does not unscale gradients (grad_scale)")
+        grad_scale = _checks.check_grad_scale(self._func, grad_scale)
+        if self._lowp and any(c is not None for c in self._clip):
+            self._measure(grads, grad_scale)
+        if self.nonfinite:
+            from .reference import _unscaled
+
+            checked = grads if grad_scale is None else [_unscaled(g, grad_scale) for g in grads]
+            finite = [bool(np.isfinite(g).all()) for g in checked]
+        if self.nonfinite and not all(finite):
             if self.nonfinite == 2:
-                bad = next(i for i, g in enumerate(grads) if not np.isfinite(g).all())
+                bad = finite.index(False)
                 raise FloatingPointError(
                     f"{self._func}: {_checks.label('grads', bad, self._labels)} holds NaN or infinity; nothing was "
                     f"updated (nonfinite='raise')"
@@ -183,13 +239,14 @@ class PythonPlan:
             self.skipped_steps += 1
             return False
         with interrupts_deferred():
-            self._run(grads, self.t + 1, outs)
+            self._run(grads, self.t + 1, outs, grad_scale)
             self.t += 1
         return True
 
-    def run(self, grads, *, step, outs=None):
+    def run(self, grads, *, step, outs=None, grad_scale=None):
         grads, outs = self._check(grads, outs)
-        self._run(grads, step, outs)
+        self._run(grads, step, outs, _checks.check_grad_scale(self._func, grad_scale))
+        return self._norms[0] if self._norms else None
 
 
 class Backend:
@@ -335,6 +392,12 @@ class Algorithm:
     implied: ClassVar[tuple[str, ...]] = ()
     #: the implementation; set by :meth:`using`
     backend: ClassVar[Backend | None] = None
+    #: whether the kernels take float16/bfloat16 data and the options of mixed precision
+    #: (master weights, state_dtype, rounding, grad_scale, max_grad_norm)
+    lowp: ClassVar[bool] = False
+    #: hyper-parameters added after a state format was fixed, with the value a saved state
+    #: without them means (loading such a state keeps working)
+    added_hyper: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def using(cls, backend: Backend, module: str) -> type:
@@ -376,18 +439,48 @@ class Algorithm:
         return 0.0
 
 
+def _check_max_grad_norm(func, name, value):
+    return _checks.check_max_grad_norm(func, name, value)
+
+
 class Optimizer(Algorithm):
-    """Base of every optimizer class (see :class:`Algorithm` for what a subclass states)."""
+    """Base of every optimizer class (see :class:`Algorithm` for what a subclass states).
+
+    Mixed precision (algorithms with ``lowp``): ``master_weights`` keeps a float32 master of
+    every float16/bfloat16 parameter (the user's array becomes the copy each step writes, in
+    the same pass); ``state_dtype`` the dtype of the state buffers (default float32 for
+    float16/bfloat16 parameters, else the parameters'); ``rounding``/``seed`` how
+    float16/bfloat16 stores round; ``max_grad_norm`` (a group hyper-parameter) clips by the
+    group's global gradient norm; ``step(grads, grad_scale=...)`` unscales."""
 
     algorithm: ClassVar[str] = "Optimizer"
+    #: group keys every mixed-precision algorithm has besides its kernel's hyper-parameters
+    common_hyper: ClassVar[dict[str, Callable[[str, str, Any], Any]]] = {"max_grad_norm": _check_max_grad_norm}
+
+    @classmethod
+    def group_keys(cls):
+        """The keys of a parameter group besides ``params``: the hyper-parameters, and
+        ``max_grad_norm`` for mixed-precision algorithms."""
+        return dict(cls.hyper, **cls.common_hyper) if cls.lowp else dict(cls.hyper)
 
     # -- construction ---------------------------------------------------------------------------
-    def __init__(self, params: Any, defaults: dict[str, Any], nonfinite: str = "propagate") -> None:
+    def __init__(self, params: Any, defaults: dict[str, Any], nonfinite: str = "propagate", *,
+                 master_weights: bool = False, state_dtype: Any = None, rounding: str = "nearest",
+                 seed: int = 0) -> None:
         cls = type(self).__name__
         self._backend()
         if nonfinite not in NONFINITE_POLICIES:
             raise ValueError(f"{cls}: nonfinite must be one of {', '.join(map(repr, NONFINITE_POLICIES))}, got {nonfinite!r}")
-        self.defaults = {k: self.hyper[k](cls, k, v) for k, v in defaults.items()}
+        gkeys = self.group_keys()
+        self.defaults = {k: gkeys[k](cls, k, v) for k, v in defaults.items()}
+        master_weights = _checks.check_flag(cls, "master_weights", master_weights)
+        self._state_dtype = _checks.check_state_dtype(cls, state_dtype)
+        self._rounding = _checks.check_rounding(cls, rounding)
+        self._seed = _checks.check_seed(cls, seed)
+        if not self.lowp and (master_weights or self._state_dtype is not None or self._rounding != "nearest"
+                              or self.defaults.get("max_grad_norm") is not None):
+            raise ValueError(f"{cls}: master_weights, state_dtype, rounding and max_grad_norm are options of the "
+                             f"mixed-precision optimizers (Adam); {cls} computes in its parameters' dtype")
         kind, given, tensors, names = _parse_params(cls, params)
         self._kind = kind
         flat, group_of, keys = [], [], []
@@ -407,22 +500,26 @@ class Optimizer(Algorithm):
         # hyper-parameters of every group: given keys checked, the rest from the constructor
         groups = []
         for g, given_group in enumerate(given):
-            extra = set(given_group) - set(self.hyper) - {"params"}
+            extra = set(given_group) - set(gkeys) - {"params"}
             if extra:
                 raise ValueError(
                     f"{cls}: params[{g}] has unknown key(s) {sorted(map(str, extra))}; a parameter group takes "
-                    f"'params' and {', '.join(map(repr, self.hyper))}"
+                    f"'params' and {', '.join(map(repr, gkeys))}"
                 )
             hp = dict(self.defaults)
             where = f"{cls}: params[{g}]" if kind == "groups" else cls
-            for k in self.hyper:
+            for k in gkeys:
                 if k in given_group:
-                    hp[k] = self.hyper[k](where, k, given_group[k])
+                    hp[k] = gkeys[k](where, k, given_group[k])
             self.check_group(where, hp, self._dtypes(g))
             groups.append(ParamGroup(self, g, {"params": given_group["params"], **hp}))
         self.param_groups = groups
         self._nonfinite = nonfinite
         self.epoch = 0
+        # float32 masters of the float16/bfloat16 parameters (master_weights): the plan updates
+        # them, and writes the caller's arrays as their rounded copies in the same pass
+        self._masters = [np.array(p, dtype=np.float32, order="K") if master_weights and _checks.is_lowp(p.dtype)
+                         else None for p in self._params] if self.lowp else [None] * len(self._params)
         self._state = {
             name: [
                 self._new_state(self._params[i], groups[self._group_of[i]], k) if self.uses_state(groups[self._group_of[i]], k)
@@ -438,14 +535,28 @@ class Optimizer(Algorithm):
 
     def _new_state(self, p, hp, k):
         init = self.initial_state(hp, k)
-        a = np.zeros_like(p) if init == 0.0 else np.full_like(p, init)
+        dtype = self._state_dtype
+        if dtype is None:
+            dtype = np.float32 if (_checks.is_lowp(p.dtype) and isinstance(p, np.ndarray)) else None
+        a = np.zeros_like(p, dtype=dtype) if init == 0.0 else np.full_like(p, init, dtype=dtype)
         return a
+
+    def _plan_params(self):
+        """What the plan updates: each parameter, or its float32 master."""
+        masters = getattr(self, "_masters", None) or [None] * len(self._params)
+        return [p if m is None else m for p, m in zip(self._params, masters)]
 
     def _build_plan(self):
         states = [self._state[s] if any(x is not None for x in self._state[s]) else None for s in self.states]
-        plan = self._backend().plan(type(self), f"{type(self).__name__}.step", self._params, states, self._group_of,
-                                 len(self.param_groups), self._keys)
+        masters = getattr(self, "_masters", None) or [None] * len(self._params)
+        copies = [p if m is not None else None for p, m in zip(self._params, masters)]
+        extra = {"copies": copies} if any(c is not None for c in copies) else {}
+        plan = self._backend().plan(type(self), f"{type(self).__name__}.step", self._plan_params(), states,
+                                    self._group_of, len(self.param_groups), self._keys, **extra)
         plan.nonfinite = NONFINITE_POLICIES.index(self._nonfinite)
+        if self.lowp:
+            plan.rounding = self._rounding
+            plan.seed = self._seed
         old = getattr(self, "_plan", None)
         if old is not None:
             plan.t, plan.skipped_steps = old.t, old.skipped_steps
@@ -470,9 +581,10 @@ class Optimizer(Algorithm):
         where = f"{cls}: param_groups[{g}]"
         if key == "params":
             raise ValueError(f"{where}['params'] cannot be replaced; build a new optimizer for other tensors")
-        if key not in self.hyper:
-            raise KeyError(f"{where} has no hyper-parameter {key!r}; {cls} takes {', '.join(map(repr, self.hyper))}")
-        value = self.hyper[key](where, key, value)
+        keys = self.group_keys()
+        if key not in keys:
+            raise KeyError(f"{where} has no hyper-parameter {key!r}; {cls} takes {', '.join(map(repr, keys))}")
+        value = keys[key](where, key, value)
         hp = {**self.param_groups[g], key: value}
         self.check_group(where, hp, self._dtypes(g))
         # an option that needs a state buffer the group has not kept so far (RMSprop momentum
@@ -498,6 +610,8 @@ class Optimizer(Algorithm):
         for g, group in enumerate(self.param_groups):
             if not evaluate and callable(group.get("lr")):
                 self._plan.set_hyper(g, self.values({**group, "lr": 0.0}))
+                if self.lowp:
+                    self._plan.set_clip(g, group.get("max_grad_norm"))
                 self._synced[g] = -1
                 scheduled = True
                 continue
@@ -506,6 +620,8 @@ class Optimizer(Algorithm):
             values = self.values(hp)
             if group._version != self._synced[g] or values != self._lr_values[g]:
                 self._plan.set_hyper(g, values)
+                if self.lowp:
+                    self._plan.set_clip(g, group.get("max_grad_norm"))
                 self._lr_values[g] = values
                 self._synced[g] = group._version
         self._needs_sync = scheduled
@@ -521,13 +637,17 @@ class Optimizer(Algorithm):
 
     def __getattr__(self, name):
         # hyper-parameters read as attributes (opt.beta1): the groups' common value
-        hyper = type(self).hyper
+        hyper = type(self).group_keys()
         if name in hyper and "param_groups" in self.__dict__:
             return self._group_attr(name)
+        if name == "grad_norm" and "param_groups" in self.__dict__:
+            # the property raised (several groups); Python then asks __getattr__: say why
+            raise AttributeError(f"{type(self).__name__}.grad_norm: the optimizer has {len(self.param_groups)} "
+                                 f"parameter groups, each clipped by its own norm; read opt.grad_norms")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name, value):
-        if name in type(self).hyper and "param_groups" in self.__dict__:
+        if name in type(self).group_keys() and "param_groups" in self.__dict__:
             for group in self.param_groups:
                 group[name] = value  # checked by the group
             return
@@ -583,6 +703,52 @@ class Optimizer(Algorithm):
         """Advances the epoch counter that per-epoch schedules read (call once per epoch)."""
         self.epoch += 1
 
+    # -- mixed precision ---------------------------------------------------------------------
+    @property
+    def grad_norms(self) -> list[float | None]:
+        """Per parameter group: the global L2 norm of its gradients (after unscaling, before
+        clipping) at the last step, for groups with ``max_grad_norm``; None for the others."""
+        return list(self._plan.grad_norms) if self.lowp else [None] * len(self.param_groups)
+
+    @property
+    def grad_norm(self) -> float | None:
+        """The norm of ``grad_norms`` for an optimizer with one parameter group (None before
+        the first step or without ``max_grad_norm``); with several groups read ``grad_norms``."""
+        norms = self.grad_norms
+        if len(norms) != 1:
+            raise AttributeError(f"{type(self).__name__}.grad_norm: the optimizer has {len(norms)} parameter groups, "
+                                 f"each clipped by its own norm; read opt.grad_norms")
+        return norms[0]
+
+    @property
+    def master_params(self) -> list[np.ndarray | None]:
+        """The float32 masters (``master_weights=True``), one entry per tensor in the flat order
+        of ``params``: the array the optimizer updates, or None for a tensor without one."""
+        return list(self._masters)
+
+    @property
+    def rounding(self) -> str:
+        """How float16/bfloat16 stores round: "nearest" (even) or "stochastic" (settable)."""
+        return self._rounding
+
+    @rounding.setter
+    def rounding(self, value):
+        value = _checks.check_rounding(type(self).__name__, value)
+        if value != "nearest" and not self.lowp:
+            raise ValueError(f"{type(self).__name__}: rounding is an option of the mixed-precision optimizers")
+        self._rounding = value
+        self._plan.rounding = value
+
+    @property
+    def seed(self) -> int:
+        """The key of stochastic rounding's random bits (with the step, tensor and element)."""
+        return self._seed
+
+    @property
+    def state_dtype(self):
+        """The dtype given as ``state_dtype`` (None: the default rule)."""
+        return self._state_dtype
+
     # -- structure -----------------------------------------------------------------------------
     @property
     def params(self):
@@ -636,7 +802,7 @@ class Optimizer(Algorithm):
         return out
 
     # -- the step ------------------------------------------------------------------------------
-    def step(self, grads: Any) -> bool:
+    def step(self, grads: Any, grad_scale: float | None = None) -> bool:
         """One update of every parameter of every group with ``grads`` (the structure of
         ``params``: one array, a list, a dict keyed like the params — ``dW1`` for ``W1`` is
         accepted, as the deep-learning course writes it — or, with parameter groups, a list
@@ -651,18 +817,30 @@ class Optimizer(Algorithm):
 
         A step is all or nothing: it raises before anything is written (TypeError/ValueError
         for a bad gradient, naming it), or it updates every tensor and the counts together;
-        a KeyboardInterrupt arriving during the step is raised after it, never half-way."""
+        a KeyboardInterrupt arriving during the step is raised after it, never half-way.
+
+        ``grad_scale`` (mixed-precision optimizers): the loss scale; every gradient is divided
+        by it first (in its compute type), and the non-finite check (``nonfinite``) applies to
+        the unscaled gradients. A group with ``max_grad_norm`` then has its gradients
+        multiplied by ``min(1, max_grad_norm / (norm + 1e-6))``, ``norm`` the global L2 norm of
+        the group's unscaled gradients (``grad_norms``), summed in an order that does not depend
+        on the SIMD path or the threads (``simdoptim.reference.grad_norm``)."""
         g = grads if type(grads) is list and self._kind == "list" and len(grads) == len(self._params) \
             else self._grads_list(grads)
         if self._needs_sync:
             self._sync_all()
-        return self._plan.step(g, None)
+        if grad_scale is None:
+            return self._plan.step(g, None)
+        cls = type(self).__name__
+        if not self.lowp:
+            raise ValueError(f"{cls}.step: grad_scale is an option of the mixed-precision optimizers (Adam)")
+        return self._plan.step(g, None, _checks.check_grad_scale(f"{cls}.step", grad_scale))
 
     # -- checkpoints -------------------------------------------------------------------------
     def hyperparams(self, group: int = 0) -> dict[str, Any]:
         """The hyper-parameters of a group as a plain dict (lr as a float: the rate of the next step)."""
         hp = self._evaluated(self.param_groups[group], self.t, self.epoch)
-        return {k: hp[k] for k in self.hyper}
+        return {k: hp.get(k) for k in self.group_keys()}
 
     def state_dict(self) -> dict[str, Any]:
         """A plain, versioned dict of numbers, strings and NumPy arrays (copies), the same for
@@ -679,7 +857,7 @@ class Optimizer(Algorithm):
             names = self._group_names[g]
             groups.append({"params": members, "param_names": None if names is None else list(names),
                            **self.hyperparams(g)})
-        return {
+        out = {
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
             "algorithm": self.algorithm,
@@ -690,6 +868,14 @@ class Optimizer(Algorithm):
             "state": {k: [None if a is None else a.copy() for a in self._state[k]] for k in self.states
                       if any(a is not None for a in self._state[k])},
         }
+        if self.lowp:
+            # mixed precision: how stores round (the random stream continues from the step),
+            # and the float32 masters, exactly
+            out["rounding"] = self._rounding
+            out["seed"] = self._seed
+            if any(m is not None for m in self._masters):
+                out["master_weights"] = [None if m is None else m.copy() for m in self._masters]
+        return out
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restores what ``state_dict`` returned (from either backend; version 1 files, from
@@ -728,17 +914,20 @@ class Optimizer(Algorithm):
             if (names is None) != (mine is None) or (names is not None and list(names) != list(mine)):
                 raise ValueError(f"{where}: param_groups[{g}] of the state is for parameters {names!r}, not {mine!r}")
             keys = set(sg) - {"params", "param_names"}
-            if keys != set(self.hyper):
+            group_keys = self.group_keys()
+            # keys added to the format later (e.g. Adam's order, max_grad_norm) may be missing
+            optional = dict(self.added_hyper, **({"max_grad_norm": None} if self.lowp else {}))
+            if not (set(group_keys) - set(optional) <= keys <= set(group_keys)):
                 raise ValueError(f"{where}: param_groups[{g}] has hyper-parameters {sorted(keys)}, expected "
-                                 f"{sorted(self.hyper)}")
+                                 f"{sorted(group_keys)}")
             current = self.param_groups[g]
             hp = {}
             gw = f"{where}: param_groups[{g}]"
-            for k, check in self.hyper.items():
+            for k, check in group_keys.items():
                 if k == "lr" and callable(current["lr"]):
                     hp[k] = current["lr"]
                 else:
-                    hp[k] = check(gw, k, sg[k])
+                    hp[k] = check(gw, k, sg[k] if k in sg else optional[k])
             for j, name in enumerate(self.states):
                 if members and self.uses_state(hp, j) and any(self._state[name][i] is None for i in members):
                     raise ValueError(f"{gw}: the state's options need the buffer {name!r}, which this optimizer's "
@@ -775,12 +964,39 @@ class Optimizer(Algorithm):
                             f"optimizer produces such a state (a step count of 0 means no update was applied)"
                         )
             staged[k] = lst
+        masters = state.get("master_weights")
+        mine = getattr(self, "_masters", [None] * len(self._params))
+        if (masters is None) != all(m is None for m in mine):
+            raise ValueError(f"{where}: the state {'has no' if masters is None else 'has'} master weights, this "
+                             f"optimizer {'keeps' if masters is None else 'keeps none'}; build it with the same "
+                             f"master_weights option")
+        if masters is not None:
+            if not isinstance(masters, (list, tuple)) or len(masters) != len(self._params):
+                raise ValueError(f"{where}: state['master_weights'] must hold {len(self._params)} entries, one per tensor")
+            for i, (a, m) in enumerate(zip(masters, mine)):
+                lab = _checks.label("state['master_weights']", i, self._keys)
+                if (a is None) != (m is None) or (m is not None and (
+                        not isinstance(a, np.ndarray) or a.shape != m.shape or a.dtype != m.dtype)):
+                    got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+                    exp = "None" if m is None else f"{m.dtype} {m.shape}"
+                    raise ValueError(f"{where}: {lab} is {got}, expected {exp}")
+        rounding = _checks.check_rounding(where, state.get("rounding", getattr(self, "_rounding", "nearest")))
+        seed = _checks.check_seed(where, state.get("seed", getattr(self, "_seed", 0)))
+        if rounding != "nearest" and not self.lowp:
+            raise ValueError(f"{where}: the state rounds stochastically; {cls} has no low-precision stores")
         # commit: nothing below can fail. Copy into the existing buffers (keeps their layout,
         # which the kernels require to match the parameters').
         for k, lst in staged.items():
             for dst, src in zip(self._state[k], lst):
                 if dst is not None:
                     np.copyto(dst, src)
+        if masters is not None:
+            for dst, src in zip(mine, masters):
+                if dst is not None:
+                    np.copyto(dst, src)
+        if self.lowp:
+            self._rounding, self._seed = rounding, seed
+            self._plan.rounding, self._plan.seed = rounding, seed
         for g, hp in enumerate(staged_hp):
             dict.update(self.param_groups[g], hp)
             self.param_groups[g]._version += 1

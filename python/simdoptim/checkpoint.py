@@ -49,6 +49,11 @@ def flatten_state(state):
     def encode(x, where):
         if isinstance(x, np.ndarray):
             name = f"a{len(arrays)}"
+            if x.dtype.itemsize == 2 and x.dtype.name == "bfloat16":
+                # .npy has no bfloat16 (ml_dtypes' type would come back as raw 'V2'): store
+                # the bit patterns and name the dtype in the layout
+                arrays[name] = x.view(np.uint16)
+                return {"__array__": name, "dtype": "bfloat16"}
             arrays[name] = x
             return {"__array__": name}
         if x is None or isinstance(x, (bool, str)):
@@ -91,7 +96,15 @@ def unflatten_state(flat):
             return [decode(v) for v in x]
         if isinstance(x, dict):
             if "__array__" in x:
-                return np.array(flat[x["__array__"]])  # a writeable copy, detached from the file
+                a = np.array(flat[x["__array__"]])  # a writeable copy, detached from the file
+                if x.get("dtype") == "bfloat16":
+                    from ._checks import bfloat16
+
+                    if bfloat16() is None:
+                        raise ModuleNotFoundError("unflatten_state: the checkpoint holds bfloat16 arrays, which need "
+                                                  "the ml_dtypes package (pip install 'simdoptim[bf16]')")
+                    a = a.view(bfloat16())
+                return a
             return {k: decode(v) for k, v in x["__dict__"].items()}
         return x
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from . import _algorithms, _checks, _core
 
-__all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
+__all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "adam_pytorch_update", "ema_update",
+           "round_to", "grad_norm", "ewma", "all_finite",
            "prepare"]
 
 
@@ -106,7 +107,9 @@ def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: fl
 def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int, lr: float = 0.001,
                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, eps_root: float = 0.0,
                 weight_decay: float = 0.0, decoupled: bool = False, max_exp_avg_sqs: Arrays | None = None,
-                names: Sequence[str] | None = None) -> None:
+                names: Sequence[str] | None = None, order: str = "literal", grad_scale: float | None = None,
+                max_grad_norm: float | None = None, copies: Sequence[np.ndarray | None] | None = None,
+                rounding: str = "nearest", seed: int = 0, first_tensor: int = 0) -> float | None:
     r"""Adam, in place (``step`` is t, 1 on the first update):
     :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`,
     :math:`w \leftarrow w - \alpha\, \hat m / (\sqrt{\hat v + \epsilon_{root}} + \epsilon)` with
@@ -120,14 +123,49 @@ def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Ar
         lr (>= 0, default 0.001), beta1, beta2 in [0, 1) (0.9, 0.999), eps, eps_root (>= 0, at
             least one > 0 in the parameters' compute type; 1e-8, 0), weight_decay (>= 0).
         decoupled: AdamW, ``w <- w * (1 - lr * weight_decay)`` before the update (bool).
+        order: ``"literal"`` (default) or ``"pytorch"`` (:func:`adam_pytorch_update`'s order).
+        grad_scale, max_grad_norm, copies, rounding, seed, first_tensor: mixed precision, as
+            in :func:`simdoptim.reference.adam_update`: float16/bfloat16 parameters, gradients
+            and state (float32 arithmetic, one rounding per store, nearest or stochastic),
+            the gradients divided by ``grad_scale`` and clipped by their global norm, and
+            ``copies`` written with each float32 master's rounded value in the same pass.
 
-    Raises: as :func:`gd_update`; TypeError for a non-int step, ValueError for step < 1.
+    Returns: the gradients' global norm (after unscaling) when ``max_grad_norm`` is given, else None.
 
-    Sources: Kingma & Ba 2015, algorithm 1; Loshchilov & Hutter 2019 (AdamW); Reddi et al. 2018 (AMSGrad).
+    Raises: as :func:`gd_update`; TypeError for a non-int step or a dtype combination the kernels
+    do not take, ValueError for step < 1 or a bad mixed-precision option.
+
+    Sources: Kingma & Ba 2015, algorithm 1; Loshchilov & Hutter 2019 (AdamW); Reddi et al. 2018 (AMSGrad);
+    torch.optim.Adam (the pytorch order); Micikevicius et al. 2018 (mixed precision).
     """
     _checks.check_step("adam_update", step)
-    _adam("adam_update", params, exp_avgs, exp_avg_sqs, lr=lr, beta1=beta1, beta2=beta2, eps=eps, eps_root=eps_root,
-          weight_decay=weight_decay, decoupled=decoupled, max_exp_avg_sqs=max_exp_avg_sqs, names=names).run(grads, step)
+    return _adam("adam_update", params, exp_avgs, exp_avg_sqs, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                 eps_root=eps_root, weight_decay=weight_decay, decoupled=decoupled, max_exp_avg_sqs=max_exp_avg_sqs,
+                 names=names, order=order, max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed,
+                 first_tensor=first_tensor).run(grads, step, grad_scale=grad_scale)
+
+
+def adam_pytorch_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
+                        lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                        weight_decay: float = 0.0, decoupled: bool = False, max_exp_avg_sqs: Arrays | None = None,
+                        names: Sequence[str] | None = None, grad_scale: float | None = None,
+                        max_grad_norm: float | None = None, copies: Sequence[np.ndarray | None] | None = None,
+                        rounding: str = "nearest", seed: int = 0, first_tensor: int = 0) -> float | None:
+    r"""Adam in PyTorch's operation order, in place: :math:`m \leftarrow m + (1-\beta_1)(g - m)`,
+    :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`, :math:`w \leftarrow w - s\,m / (\sqrt{v}\,c + \epsilon)`
+    with :math:`s = \alpha/(1-\beta_1^t)` and :math:`c = 1/\sqrt{1-\beta_2^t}` in float64: one division per
+    element (``torch.optim.Adam/AdamW``'s arithmetic, bit-exact with
+    :func:`simdoptim.reference.adam_pytorch_update`).
+
+    Args, Returns, Raises: as :func:`adam_update`, without ``eps_root`` and ``order``.
+
+    Source: ``torch.optim.Adam`` / ``AdamW``; Kingma & Ba 2015.
+    """
+    _checks.check_step("adam_pytorch_update", step)
+    return _adam("adam_pytorch_update", params, exp_avgs, exp_avg_sqs, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                 weight_decay=weight_decay, decoupled=decoupled, max_exp_avg_sqs=max_exp_avg_sqs, names=names,
+                 order="pytorch", max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed,
+                 first_tensor=first_tensor).run(grads, step, grad_scale=grad_scale)
 
 
 def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias_correction: bool = False,
@@ -158,21 +196,33 @@ def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias
 
 class _Call:
     """One update's arguments for ``_core``: the op, its arrays (without the gradients) and
-    its hyper-parameter values in the op's field order."""
+    its hyper-parameter values in the op's field order; ``lowp`` the mixed-precision options
+    (copies, max_grad_norm, stochastic, seed, first_tensor) of the updates that take them."""
 
-    __slots__ = ("func", "op", "params", "states", "values", "labels", "arg_names", "stepped")
+    __slots__ = ("func", "op", "params", "states", "values", "labels", "arg_names", "stepped", "lowp")
 
-    def __init__(self, func, op, params, states, values, labels, arg_names=("params", "grads"), stepped=False):
+    def __init__(self, func, op, params, states, values, labels, arg_names=("params", "grads"), stepped=False,
+                 lowp=None):
         self.func, self.op, self.params, self.states, self.values = func, op, params, states, values
-        self.labels, self.arg_names, self.stepped = labels, arg_names, stepped
+        self.labels, self.arg_names, self.stepped, self.lowp = labels, arg_names, stepped, lowp or {}
 
-    def run(self, grads, step, outs=None):
-        _core.update(self.func, self.op, self.params, grads, self.states, self.values, step=step,
-                     labels=self.labels, outs=outs, arg_names=self.arg_names)
+    def run(self, grads, step, outs=None, grad_scale=None):
+        if grad_scale is not None:
+            grad_scale = _checks.check_grad_scale(self.func, grad_scale)
+        return _core.update(self.func, self.op, self.params, grads, self.states, self.values, step=step,
+                            labels=self.labels, outs=outs, arg_names=self.arg_names, grad_scale=grad_scale,
+                            **self.lowp)
 
     def plan(self):
-        plan = _core.Plan(self.func, self.op, self.params, self.states, None, 1, self.labels, *self.arg_names)
+        lowp = dict(self.lowp)
+        plan = _core.Plan(self.func, self.op, self.params, self.states, None, 1, self.labels, *self.arg_names,
+                          copies=lowp.pop("copies", None))
         plan.set_hyper(0, self.values)
+        if lowp:
+            plan.set_clip(0, lowp["max_grad_norm"])
+            plan.rounding = "stochastic" if lowp["stochastic"] else "nearest"
+            plan.seed = lowp["seed"]
+            plan.set_first_tensor(lowp["first_tensor"])
         return plan
 
 
@@ -200,12 +250,22 @@ def _rmsprop(func, params, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_root=0.
 
 
 def _adam(func, params, exp_avgs, exp_avg_sqs, *, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, eps_root=0.0,
-          weight_decay=0.0, decoupled=False, max_exp_avg_sqs=None, names=None):
+          weight_decay=0.0, decoupled=False, max_exp_avg_sqs=None, names=None, order="literal", max_grad_norm=None,
+          copies=None, rounding="nearest", seed=0, first_tensor=0):
     hp = _algorithms.check_hyper(func, _algorithms.Adam, {
         "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
-        "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None}, params)
+        "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None, "order": order}, params)
+    lowp = {"copies": copies, "max_grad_norm": _checks.check_max_grad_norm(func, "max_grad_norm", max_grad_norm),
+            "stochastic": _checks.check_rounding(func, rounding) == "stochastic", "seed": _checks.check_seed(func, seed),
+            "first_tensor": _check_first_tensor(func, first_tensor)}
     return _Call(func, "adam", params, [exp_avgs, exp_avg_sqs, max_exp_avg_sqs], _algorithms.Adam.values(hp),
-                 _checks.check_names(func, names, params), stepped=True)
+                 _checks.check_names(func, names, params), stepped=True, lowp=lowp)
+
+
+def _check_first_tensor(func, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"{func}: first_tensor must be an int >= 0, got {value!r}")
+    return value
 
 
 def _ema(func, averages, *, beta, bias_correction=False, names=None):
@@ -215,7 +275,7 @@ def _ema(func, averages, *, beta, bias_correction=False, names=None):
 
 
 _BUILDERS = {gd_update: _gd, momentum_update: _momentum, rmsprop_update: _rmsprop, adam_update: _adam,
-             ema_update: _ema}
+             adam_pytorch_update: lambda func, *a, **k: _adam(func, *a, order="pytorch", **k), ema_update: _ema}
 
 
 def prepare(update, params, *state, **options):
@@ -248,6 +308,44 @@ def prepare(update, params, *state, **options):
         raise TypeError(f"prepare: update must be one of {', '.join(f.__name__ for f in _BUILDERS)} of "
                         f"simdoptim.functional, got {update!r}") from None
     return build(update.__name__, params, *state, **options).plan()
+
+
+def round_to(x, dtype, rounding: str = "nearest", *, seed: int = 0, step: int = 0, tensor: int = 0,
+             stream: int = 0) -> np.ndarray:
+    r"""``x`` (as float32) rounded to ``dtype`` by the kernels' stores: the bits of
+    :func:`simdoptim.reference.round_to` (nearest even, or stochastic with the random bits an
+    update draws for buffer ``stream`` of tensor ``tensor`` at step ``step`` with ``seed``;
+    element ``e`` is the e-th element in C order), on every SIMD path and thread count.
+
+    Args, Returns, Raises: as :func:`simdoptim.reference.round_to`.
+    """
+    func = "round_to"
+    dtype = _checks.check_round_dtype(func, dtype)
+    rounding = _checks.check_rounding(func, rounding)
+    seed, step, tensor, stream = _checks.check_round_keys(func, seed, step, tensor, stream)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if not _checks.is_lowp(dtype):
+        return x.astype(dtype)
+    out = np.empty(x.shape, dtype)
+    _core._round(x, out, stochastic=rounding == "stochastic", seed=seed, step=step, tensor=tensor, stream=stream)
+    return out
+
+
+def grad_norm(grads: Arrays, grad_scale: float | None = None, params: Arrays | None = None) -> float:
+    r"""The global L2 norm of the gradients after unscaling, summed in the fixed order of
+    :func:`simdoptim.reference.grad_norm` (bit for bit equal to it) by the read pass a
+    clipped step runs: one parallel pass, float64 sums in blocks of 2048 elements.
+
+    Args, Returns, Raises: as :func:`simdoptim.reference.grad_norm`.
+    """
+    _checks.check_norm_args("grad_norm", grads, grad_scale, params)
+    laid = []
+    for i, g in enumerate(grads):
+        ref = g if params is None else params[i]
+        order = "F" if ref.flags.f_contiguous and not ref.flags.c_contiguous else "C"
+        ok = g.flags.aligned and (g.flags.f_contiguous if order == "F" else g.flags.c_contiguous)
+        laid.append(g if ok else np.array(g, order=order))
+    return _core._grad_norm(laid, None if grad_scale is None else float(grad_scale))
 
 
 def ewma(series, beta: float, bias_correction: bool = True, axis: int = -1) -> np.ndarray:
