@@ -649,7 +649,7 @@ SIMDOPTIM_BINDING(plan) {
                 p.nonfinite = NonFinite(v);
             })
         .def("__len__", &Plan::size);
-    m.def("update", &update, "func"_a, "op"_a, "params"_a, "grads"_a, "states"_a, "values"_a, py::kw_only(), "step"_a,
+    m.def("update", &update, "func"_a, "op"_a, "params"_a, "grads"_a, "states"_a, "values"_a, "step"_a,
           "labels"_a = py::none(), "outs"_a = py::none(),
           "arg_names"_a = std::make_pair(std::string("params"), std::string("grads")), "copies"_a = py::none(),
           "grad_scale"_a = py::none(), "max_grad_norm"_a = py::none(), "stochastic"_a = false, "seed"_a = 0,
