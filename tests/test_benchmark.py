@@ -85,8 +85,12 @@ def test_suite_runs_on_tiny_sizes(monkeypatch):
         if benchmark.ROWS[r["kernel"]].streams[:2] != (0, 0):  # every writing kernel has a probe
             assert r["ms"]["probe"] > 0 and r["pct_probe"] > 0
         elem = 8 if r["dtype"] == "float64" else 4
-        rw, wo, ro = benchmark.ROWS[r["kernel"]].streams
-        assert r["bytes"] == (2 * rw + wo + ro) * elem * r["elements"]
+        row = benchmark.ROWS[r["kernel"]]
+        rw, wo, ro = row.streams
+        if row.element_bytes is not None:  # streams of several widths (round_to: reads 4 or 8, writes 2)
+            assert r["bytes"] == row.element_bytes(np.dtype(r["dtype"])) * r["elements"]
+        else:
+            assert r["bytes"] == (2 * rw + wo + ro) * elem * r["elements"]
     assert {r["dtype"] for r in results} == {"float32", "float64"}
     adam = [r for r in results if r["kernel"] == "Adam" and r["dtype"] == "float32"]
     assert {r["layout"] for r in adam} == {"1e3", "3x200"}
@@ -163,9 +167,9 @@ def test_probe_refuses_bad_arguments():
     a, b = np.ones(8, np.float32), np.ones(8, np.float32)
     with pytest.raises(ValueError, match="read_write"):
         _core._bandwidth_probe([(a, b)], read_write=0, write_only=0)
-    with pytest.raises(ValueError, match="size and dtype"):
+    with pytest.raises(ValueError, match="size of"):
         _core._bandwidth_probe([(a, np.ones(9, np.float32))], read_write=1)
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="float32, float64, float16 or bfloat16"):
         _core._bandwidth_probe([(a, np.ones(8, np.int32))], read_write=1)
     with pytest.raises(ValueError, match="same memory"):
         _core._bandwidth_probe([(a, a)], read_write=2)
@@ -364,3 +368,21 @@ def test_saved_run_with_no_matching_rows_says_so(tmp_path, short_window, capsys)
     capsys.readouterr()
     assert benchmark.main(["--from-json", str(out), "--kernels", "Adam"]) == 1
     assert "no saved rows match --kernels Adam" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("n", [0, 1, 31, 32, 33, 1000, 70_001])
+def test_probe_of_mixed_widths_moves_every_byte(n, isa_and_grain):
+    """Buffers of several widths (a float16 parameter beside float32 state, as a low-precision
+    step has) go through the probe of raw bytes: it writes the (integer) sum of what it
+    read, so with all-zero inputs every byte of the write-only buffer, which starts as
+    0xFF, must become 0; the read-only buffer stays untouched."""
+    _core._set_parallel_grain(64)
+    for isa in ISAS:
+        _core._select_isa(isa)
+        w = np.zeros(n, np.float16)                      # read and written, 2 bytes
+        m = np.zeros(n, np.float32)                      # read and written, 4 bytes
+        out = np.full(n, 0xFFFF, np.uint16).view(np.float16)  # written, 2 bytes
+        g = np.zeros(n, np.float16)                      # read, 2 bytes
+        _core._bandwidth_probe([(w, m, out, g)], read_write=2, write_only=1)
+        assert not out.view(np.uint16).any()
+        assert not w.view(np.uint16).any() and not m.view(np.uint32).any() and not g.view(np.uint16).any()
