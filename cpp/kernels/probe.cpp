@@ -94,13 +94,15 @@ void probe(const ProbeHyper& h, const Slot& s, std::size_t begin, std::size_t en
     if (f) f(h, s, begin, end);  // the binding checks the stream counts; nothing to do otherwise
 }
 
-// The probe of streams of different widths (2, 4 or 8 bytes per element): the same pattern
-// on raw bits, blocks of 32 elements (64, 128 or 256 bytes per stream, whole vectors on
-// every path), one integer add per vector read and one store per vector written; the tail
-// copies bytes. Its buffers are its own (the values it writes are not numbers).
+// The probe of streams of different widths (2, 4 or 8 bytes per element): the same streams
+// on raw bits, in chunks of 512 elements: each read stream of the chunk is summed with
+// integer adds, one per vector, then each written stream is filled with the sum, one store
+// per vector; the tail copies bytes. (A chunk of 512 elements is 1 to 4 KB per stream: all
+// streams stay in flight together, as in an update, while each inner loop runs at full
+// speed whatever the mix of widths.) Its buffers are its own: it writes bits, not numbers.
 void probe_bytes(const ProbeHyper& h, const Slot& s, std::size_t begin, std::size_t end) {
     using U = typename U32Of<Vec<float>>::type;
-    constexpr std::size_t VB = U::lanes * 4, E = 32;
+    constexpr std::size_t VB = U::lanes * 4, E = 512;
     const int n = h.read_write + h.write_only + h.read_only;
     unsigned char* p[kProbeMaxStreams];
     std::size_t w[kProbeMaxStreams];
@@ -114,12 +116,14 @@ void probe_bytes(const ProbeHyper& h, const Slot& s, std::size_t begin, std::siz
         U acc = U::set1(0);
         for (int k = 0; k < n; ++k) {
             if (k >= h.read_write && k < written) continue;  // write-only
-            const unsigned char* q = p[k] + i * w[k];
-            for (std::size_t j = 0; j < E * w[k]; j += VB) acc = acc + U::load(reinterpret_cast<const std::uint32_t*>(q + j));
+            const std::uint32_t* q = reinterpret_cast<const std::uint32_t*>(p[k] + i * w[k]);
+            const std::size_t words = E * w[k] / 4;
+            for (std::size_t j = 0; j < words; j += VB / 4) acc = acc + U::load(q + j);
         }
         for (int k = 0; k < written; ++k) {
-            unsigned char* q = p[k] + i * w[k];
-            for (std::size_t j = 0; j < E * w[k]; j += VB) acc.store(reinterpret_cast<std::uint32_t*>(q + j));
+            std::uint32_t* q = reinterpret_cast<std::uint32_t*>(p[k] + i * w[k]);
+            const std::size_t words = E * w[k] / 4;
+            for (std::size_t j = 0; j < words; j += VB / 4) acc.store(q + j);
         }
     }
     for (; i < end; ++i) {
