@@ -29,7 +29,7 @@ import warnings
 import pytest
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-OPTIONAL = {"torch", "matplotlib"}
+OPTIONAL = {"torch", "matplotlib", "ml_dtypes"}
 MARKER = re.compile(r"^\s*#\s*requires:\s*(.+?)\s*$", re.M)
 
 

@@ -37,6 +37,13 @@ CASES = {
               lambda t: torch.optim.AdamW(t, lr=0.01, weight_decay=0.1, foreach=False)),
     "adamw-amsgrad": (lambda p: simdoptim.Adam(p, lr=0.01, weight_decay=0.1, decoupled=True, amsgrad=True),
                       lambda t: torch.optim.AdamW(t, lr=0.01, weight_decay=0.1, amsgrad=True, foreach=False)),
+    # PyTorch's own operation order (one division; torch divides by sqrt(bc2) where this
+    # multiplies by its reciprocal): the same bound holds with room to spare
+    "adam-pytorch-order": (lambda p: simdoptim.Adam(p, lr=0.01, order="pytorch"),
+                           lambda t: torch.optim.Adam(t, lr=0.01, foreach=False)),
+    "adamw-amsgrad-pytorch-order": (
+        lambda p: simdoptim.Adam(p, lr=0.01, weight_decay=0.1, decoupled=True, amsgrad=True, order="pytorch"),
+        lambda t: torch.optim.AdamW(t, lr=0.01, weight_decay=0.1, amsgrad=True, foreach=False)),
     "sgd": (lambda p: simdoptim.GD(p, lr=0.01, weight_decay=0.1),
             lambda t: torch.optim.SGD(t, lr=0.01, weight_decay=0.1, foreach=False)),
     "sgd-momentum": (lambda p: simdoptim.Momentum(p, lr=0.01, beta=0.9, form="sum"),

@@ -108,7 +108,7 @@ void adam_general(const AdamHyper& h, const Slot& s, std::size_t begin, std::siz
             step_size = T(h.step_size), inv_bc2_sqrt = T(h.inv_bc2_sqrt);
     const GradPrologue<T> prologue(s.common, true);
     const bool stochastic = (is_lowp<P> || is_lowp<S>) && s.common && s.common->stochastic;
-    void* const copy = std::is_same_v<T, float> ? s.param_copy : nullptr;
+    void* const copy = std::is_same_v<P, float> ? s.param_copy : nullptr;  // masters are float32
     const DType copy_dtype = s.copy_dtype;
     alignas(64) std::uint32_t rnd[4][kRandomBatch];
     auto body = [&](auto tag, std::size_t i, std::size_t j) {
@@ -139,7 +139,7 @@ void adam_general(const AdamHyper& h, const Slot& s, std::size_t begin, std::siz
             wi = wi - (V::set1(lr) * (mi / V::set1(bc1))) / (sqrt(vi / V::set1(bc2) + V::set1(eps_root)) + V::set1(eps));
         }
         store_rounded(w + i, wi, stochastic, rnd[0] + j);
-        if constexpr (std::is_same_v<T, float>) {
+        if constexpr (std::is_same_v<P, float>) {
             if (copy) {  // the low-precision copy of a float32 master: nearest even
                 if (copy_dtype == kBFloat16) store_nearest(static_cast<bf16*>(copy) + i, wi);
                 else store_nearest(static_cast<f16*>(copy) + i, wi);
