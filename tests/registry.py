@@ -58,6 +58,7 @@ class LowpMode:
     grads: str
     state: str
     options: tuple = ()  # (key, value) pairs for the optimizer
+    algo: str = "Adam"
 
     def __repr__(self):
         return self.name
@@ -65,7 +66,7 @@ class LowpMode:
     def make(self, module, params, **extra):
         kw = dict(self.options)
         kw.update(extra)
-        return module.Adam(params, **kw)
+        return getattr(module, self.algo)(params, **kw)
 
 
 LOWP_MODES = [
@@ -93,6 +94,25 @@ LOWP_MODES = [
     LowpMode("f32-pytorch-clip", "f32", "f32", "f32", (("lr", 0.01), ("order", "pytorch"), ("max_grad_norm", 2.0))),
     LowpMode("f64-pytorch-clip-amsgrad", "f64", "f64", "f64",
              (("lr", 0.01), ("order", "pytorch"), ("max_grad_norm", 2.0), ("amsgrad", True))),
+    # the other optimizers: the same template per dtype combination (gd.cpp, momentum.cpp, rmsprop.cpp)
+    LowpMode("gd-bf16-stochastic-wd", "bf16", "bf16", "bf16", (("lr", 0.05), ("weight_decay", 0.01),
+                                                               ("rounding", "stochastic")), "GD"),
+    LowpMode("gd-f32-master-f16-clip", "f16", "f16", "f16", (("lr", 0.05), ("master_weights", True),
+                                                             ("max_grad_norm", 3.0)), "GD"),
+    LowpMode("gd-f32-bf16-grads", "f32", "bf16", "f32", (("lr", 0.05),), "GD"),
+    LowpMode("momentum-bf16-all-stochastic-nesterov", "bf16", "bf16", "bf16",
+             (("lr", 0.05), ("state_dtype", "bfloat16"), ("rounding", "stochastic"), ("nesterov", True)), "Momentum"),
+    LowpMode("momentum-sum-f16-master-clip", "f16", "f16", "f32",
+             (("lr", 0.01), ("form", "sum"), ("master_weights", True), ("max_grad_norm", 2.0)), "Momentum"),
+    LowpMode("momentum-f32-f16-state-wd", "f32", "f32", "f16",
+             (("lr", 0.05), ("state_dtype", "float16"), ("weight_decay", 0.01)), "Momentum"),
+    LowpMode("rmsprop-bf16-all-stochastic-centered-momentum", "bf16", "bf16", "bf16",
+             (("lr", 0.01), ("state_dtype", "bfloat16"), ("rounding", "stochastic"), ("centered", True),
+              ("momentum", 0.5)), "RMSprop"),
+    LowpMode("rmsprop-f16-params-f32-state-wd-clip", "f16", "f16", "f32",
+             (("lr", 0.01), ("weight_decay", 0.01), ("max_grad_norm", 1.0), ("eps", 1e-4)), "RMSprop"),
+    LowpMode("rmsprop-bf16-master-bf16-state", "bf16", "bf16", "bf16",
+             (("lr", 0.01), ("master_weights", True), ("state_dtype", "bfloat16"), ("momentum", 0.9)), "RMSprop"),
 ]
 
 

@@ -113,8 +113,12 @@ CASES = [
     Case("integer params", lambda B: adam_update_call(B, args=adam_args(p=np.ones(7, np.int32), m=f32(7), v=f32(7))),
          TypeError, "params[0]"),
     Case("complex grads", lambda B: adam_update_call(B, args=adam_args(g=np.ones(7, np.complex64))), TypeError, "grads[0]"),
-    Case("float16 params (no low-precision kernels)", lambda B: functional_call(
-        B.gd_update, ([np.ones(7, np.float16)], [np.ones(7, np.float16)]), lr=0.1), TypeError, "params[0]"),
+    Case("float16 averages (no low-precision kernels)", lambda B: functional_call(
+        B.ema_update, ([np.ones(7, np.float16)], [np.ones(7, np.float16)]), beta=0.9, step=1), TypeError,
+         "averages[0]"),
+    Case("float16 grads of float16 params with float32 velocities", lambda B: functional_call(
+        B.momentum_update, ([np.ones(7, np.float16)], [np.ones(7, np.float32)], [np.zeros(7, np.float32)]), lr=0.1),
+         TypeError, "grads[0]"),
     Case("float16 grads of float64 params", lambda B: adam_update_call(
         B, args=adam_args(p=np.ones(7), g=np.ones(7, np.float16), m=np.zeros(7), v=np.zeros(7))), TypeError, "grads[0]"),
     Case("float64 params with float16 state", lambda B: adam_update_call(
@@ -317,12 +321,19 @@ CASES = [
          "master_weights"),
     Case("ctor max_grad_norm NaN", lambda B: ctor_call(B, lambda: [f32(3)], max_grad_norm=float("nan")), ValueError,
          "max_grad_norm"),
-    Case("ctor GD group max_grad_norm", lambda B: ctor_call(B, lambda: [{"params": [f32(3)], "max_grad_norm": 1.0}],
-                                                            cls="GD", lr=0.1), ValueError, "max_grad_norm"),
+    Case("ctor GD state_dtype (no state)", lambda B: ctor_call(B, lambda: [f32(3)], cls="GD", lr=0.1,
+                                                               state_dtype="float16"), TypeError, "state_dtype"),
+    Case("ctor GD group max_grad_norm < 0", lambda B: ctor_call(B, lambda: [{"params": [f32(3)], "max_grad_norm": -1.0}],
+                                                                cls="GD", lr=0.1), ValueError, "max_grad_norm"),
+    Case("gd_update step 0", lambda B: functional_call(B.gd_update, ([f32(3)], [f32(3)]), lr=0.1, step=0), ValueError,
+         "step"),
+    Case("rmsprop_update copy of a float64 param", lambda B: functional_call(
+        B.rmsprop_update, ([np.ones(3)], [np.ones(3)], [np.zeros(3)]), lr=0.1, copies=[np.zeros(3, np.float16)]),
+         TypeError, "copies[0]"),
     Case("step grad_scale negative", lambda B: opt_call(B, lambda o: o.step({"dW": f32(3, 4), "db": f32(4)},
                                                                             grad_scale=-2.0)), ValueError, "grad_scale"),
-    Case("step grad_scale on GD", lambda B: opt_call(B, lambda o: o.step({"dW": f32(3, 4), "db": f32(4)},
-                                                                         grad_scale=2.0), cls="GD", lr=0.1),
+    Case("step grad_scale inf on GD", lambda B: opt_call(B, lambda o: o.step({"dW": f32(3, 4), "db": f32(4)},
+                                                                             grad_scale=float("inf")), cls="GD", lr=0.1),
          ValueError, "grad_scale"),
     Case("set max_grad_norm a string", lambda B: opt_call(B, lambda o: setattr(o, "max_grad_norm", "1")), TypeError,
          "max_grad_norm"),

@@ -18,7 +18,8 @@ void build(const double* v, long long, void* out) {
 
 SIMDOPTIM_BINDING(gd) {
     (void)m;
-    register_op({"gd", {"lr", "weight_decay"}, {}, sizeof(GDHyper), build, nullptr});
+    register_op({"gd", {"lr", "weight_decay"}, {}, sizeof(GDHyper), build, nullptr,
+                 kOpGradPrologue | kOpCopies});
 }
 
 }  // namespace bindings

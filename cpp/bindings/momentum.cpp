@@ -24,7 +24,8 @@ void build(const double* v, long long, void* out) {
 SIMDOPTIM_BINDING(momentum) {
     (void)m;
     register_op({"momentum", {"lr", "beta", "sum_form", "nesterov", "weight_decay"}, {"velocities"},
-                 sizeof(MomentumHyper), build, nullptr});
+                 sizeof(MomentumHyper), build, nullptr,
+                 kOpGradPrologue | kOpCopies});
 }
 
 }  // namespace bindings

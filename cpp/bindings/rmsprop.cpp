@@ -29,7 +29,8 @@ bool uses_state(const double* v, std::size_t k) { return k == 0 || (k == 1 && v[
 SIMDOPTIM_BINDING(rmsprop) {
     (void)m;
     register_op({"rmsprop", {"lr", "beta2", "eps", "eps_root", "weight_decay", "momentum", "centered"},
-                 {"square_avgs", "grad_avgs", "momentum_buffers"}, sizeof(RMSpropHyper), build, uses_state});
+                 {"square_avgs", "grad_avgs", "momentum_buffers"}, sizeof(RMSpropHyper), build, uses_state,
+                 kOpGradPrologue | kOpCopies});
 }
 
 }  // namespace bindings

@@ -24,9 +24,20 @@
 // fill_random below and in reference.random_bits.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "simd.h"
+
+// The loads, stores and conversions below run once per vector of an update: always inlined
+// (GCC otherwise keeps store_rounded, with both rounding paths, out of line in the bigger
+// kernels, a call per vector that cost more than the store).
+#if defined(__GNUC__)
+#define SIMDOPTIM_LANE inline __attribute__((always_inline))
+#else
+#define SIMDOPTIM_LANE inline
+#endif
 
 namespace simdoptim {
 namespace SIMDOPTIM_TARGET {
@@ -53,12 +64,12 @@ template <> constexpr bool is_lowp<f16> = true;
 // Loads: exact.
 
 template <class V>
-V load_as(const typename V::value_type* p) {
+SIMDOPTIM_LANE V load_as(const typename V::value_type* p) {
     return V::load(p);
 }
 
 template <class V>
-V load_as(const bf16* p) {
+SIMDOPTIM_LANE V load_as(const bf16* p) {
     using U = typename U32Of<V>::type;
     return U::load_u16(reinterpret_cast<const std::uint16_t*>(p)).template shl<16>().as_float();
 }
@@ -67,7 +78,7 @@ V load_as(const bf16* p) {
 // infinities and NaNs get the all-ones exponent; zero and subnormals are rebuilt exactly by
 // one float subtraction (2^-14 * (1 + m/1024) - 2^-14).
 template <class V>
-V f16_to_f32_int(typename U32Of<V>::type h) {
+SIMDOPTIM_LANE V f16_to_f32_int(typename U32Of<V>::type h) {
     using U = typename U32Of<V>::type;
     const U em = (h & U::set1(0x7FFF)).template shl<13>();
     const U exp = em & U::set1(0x0F800000);
@@ -79,7 +90,7 @@ V f16_to_f32_int(typename U32Of<V>::type h) {
 }
 
 template <class V>
-V load_as(const f16* p) {
+SIMDOPTIM_LANE V load_as(const f16* p) {
     using U = typename U32Of<V>::type;
     return f16_to_f32_int<V>(U::load_u16(reinterpret_cast<const std::uint16_t*>(p)));
 }
@@ -87,12 +98,12 @@ V load_as(const f16* p) {
 #if defined(SIMDOPTIM_X86) && defined(__F16C__)
 #if defined(SIMDOPTIM_TARGET_AVX512)
 template <>
-inline VecF32 load_as<VecF32>(const f16* p) {
+SIMDOPTIM_LANE VecF32 load_as<VecF32>(const f16* p) {
     return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))};
 }
 #elif defined(SIMDOPTIM_TARGET_AVX2)
 template <>
-inline VecF32 load_as<VecF32>(const f16* p) {
+SIMDOPTIM_LANE VecF32 load_as<VecF32>(const f16* p) {
     return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))};
 }
 #endif
@@ -102,7 +113,7 @@ inline VecF32 load_as<VecF32>(const f16* p) {
 // Rounding a float32 vector to 16-bit patterns (one per 32-bit lane).
 
 template <class V>
-typename U32Of<V>::type bf16_nearest(V x) {
+SIMDOPTIM_LANE typename U32Of<V>::type bf16_nearest(V x) {
     using U = typename U32Of<V>::type;
     const U b = U::bits(x), a = b & U::set1(0x7FFFFFFF);
     const U y = (b + U::set1(0x7FFF) + (b.template shr<16>() & U::set1(1))).template shr<16>();
@@ -111,7 +122,7 @@ typename U32Of<V>::type bf16_nearest(V x) {
 }
 
 template <class V>
-typename U32Of<V>::type bf16_stochastic(V x, typename U32Of<V>::type r) {
+SIMDOPTIM_LANE typename U32Of<V>::type bf16_stochastic(V x, typename U32Of<V>::type r) {
     using U = typename U32Of<V>::type;
     const U b = U::bits(x), a = b & U::set1(0x7FFFFFFF), hi = b.template shr<16>();
     const U y = (b + r).template shr<16>();
@@ -122,7 +133,7 @@ typename U32Of<V>::type bf16_stochastic(V x, typename U32Of<V>::type r) {
 // IEEE float32 -> float16, round to nearest even, with integers and one float addition for
 // the subnormal range (|x| + 0.5 rounds |x| to a multiple of 2^-24 in float32 arithmetic).
 template <class V>
-typename U32Of<V>::type f16_nearest_int(V x) {
+SIMDOPTIM_LANE typename U32Of<V>::type f16_nearest_int(V x) {
     using U = typename U32Of<V>::type;
     const U b = U::bits(x), a = b & U::set1(0x7FFFFFFF);
     const U sign = b.template shr<16>() & U::set1(0x8000);
@@ -136,7 +147,7 @@ typename U32Of<V>::type f16_nearest_int(V x) {
 }
 
 template <class V>
-typename U32Of<V>::type f16_nearest(V x) {
+SIMDOPTIM_LANE typename U32Of<V>::type f16_nearest(V x) {
     return f16_nearest_int(x);
 }
 
@@ -145,7 +156,7 @@ typename U32Of<V>::type f16_nearest(V x) {
 // payloads differ from the integer path, and they are made canonical here.
 #if defined(SIMDOPTIM_TARGET_AVX512)
 template <>
-inline VecU32 f16_nearest<VecF32>(VecF32 x) {
+SIMDOPTIM_LANE VecU32 f16_nearest<VecF32>(VecF32 x) {
     const VecU32 h = {_mm512_cvtepu16_epi32(_mm512_cvtps_ph(x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))};
     const VecU32 b = VecU32::bits(x), a = b & VecU32::set1(0x7FFFFFFF);
     const VecU32 nan = (b.shr<16>() & VecU32::set1(0x8000)) | VecU32::set1(0x7E00);
@@ -153,7 +164,7 @@ inline VecU32 f16_nearest<VecF32>(VecF32 x) {
 }
 #elif defined(SIMDOPTIM_TARGET_AVX2)
 template <>
-inline VecU32 f16_nearest<VecF32>(VecF32 x) {
+SIMDOPTIM_LANE VecU32 f16_nearest<VecF32>(VecF32 x) {
     const VecU32 h = {_mm256_cvtepu16_epi32(_mm256_cvtps_ph(x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))};
     const VecU32 b = VecU32::bits(x), a = b & VecU32::set1(0x7FFFFFFF);
     const VecU32 nan = (b.shr<16>() & VecU32::set1(0x8000)) | VecU32::set1(0x7E00);
@@ -163,7 +174,7 @@ inline VecU32 f16_nearest<VecF32>(VecF32 x) {
 #endif
 
 template <class V>
-typename U32Of<V>::type f16_stochastic(V x, typename U32Of<V>::type r) {
+SIMDOPTIM_LANE typename U32Of<V>::type f16_stochastic(V x, typename U32Of<V>::type r) {
     using U = typename U32Of<V>::type;
     const U b = U::bits(x), a = b & U::set1(0x7FFFFFFF);
     const U sign = b.template shr<16>() & U::set1(0x8000);
@@ -182,26 +193,26 @@ typename U32Of<V>::type f16_stochastic(V x, typename U32Of<V>::type r) {
 // Stores.
 
 template <class V>
-void store_nearest(typename V::value_type* p, V x) {
+SIMDOPTIM_LANE void store_nearest(typename V::value_type* p, V x) {
     x.store(p);
 }
 template <class V>
-void store_nearest(bf16* p, V x) {
+SIMDOPTIM_LANE void store_nearest(bf16* p, V x) {
     bf16_nearest(x).store_u16(reinterpret_cast<std::uint16_t*>(p));
 }
 template <class V>
-void store_nearest(f16* p, V x) {
+SIMDOPTIM_LANE void store_nearest(f16* p, V x) {
     f16_nearest(x).store_u16(reinterpret_cast<std::uint16_t*>(p));
 }
 
 // r: the random 16-bit values of these lanes (one per 32-bit integer), see fill_random
 template <class V>
-void store_stochastic(bf16* p, V x, const std::uint32_t* r) {
+SIMDOPTIM_LANE void store_stochastic(bf16* p, V x, const std::uint32_t* r) {
     using U = typename U32Of<V>::type;
     bf16_stochastic(x, U::load(r)).store_u16(reinterpret_cast<std::uint16_t*>(p));
 }
 template <class V>
-void store_stochastic(f16* p, V x, const std::uint32_t* r) {
+SIMDOPTIM_LANE void store_stochastic(f16* p, V x, const std::uint32_t* r) {
     using U = typename U32Of<V>::type;
     f16_stochastic(x, U::load(r)).store_u16(reinterpret_cast<std::uint16_t*>(p));
 }
@@ -209,7 +220,7 @@ void store_stochastic(f16* p, V x, const std::uint32_t* r) {
 // A store with the step's rounding: stochastic (r not null) or nearest. float32/float64
 // stores are exact.
 template <class V, class E>
-void store_rounded(E* p, V x, bool stochastic, const std::uint32_t* r) {
+SIMDOPTIM_LANE void store_rounded(E* p, V x, bool stochastic, const std::uint32_t* r) {
     if constexpr (is_lowp<E>) {
         if (stochastic) return store_stochastic(p, x, r);
     }
@@ -245,7 +256,7 @@ struct GradPrologue {
     }
     bool any() const { return unscale || clip; }
     template <class V>
-    V operator()(V g) const {
+    SIMDOPTIM_LANE V operator()(V g) const {
         if (unscale) g = multiply ? g * V::set1(inverse) : g / V::set1(scale);  // g = g / grad_scale
         if (clip) g = g * V::set1(coef);                                          // g = g * clip
         return g;
@@ -304,6 +315,48 @@ inline void fill_random(std::uint32_t* out, std::uint64_t base, std::uint32_t te
             x[w].template shr<16>().store(out + 64 + 16 * w + b);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The loop of an update kernel with low-precision stores: body(V tag, i, j) for every
+// element i of [begin, end), where j indexes the random bits of element i in rnd[k]
+// (rnd[k] + j is what store_rounded takes for stream k). With stochastic rounding the
+// elements go by batches of kRandomBatch that first draw the bits of the streams in
+// `streams` (bit k: stream k); otherwise j is 0 and rnd is never read.
+template <class T, class Body>
+void for_each_element(const Slot& s, std::size_t begin, std::size_t end, bool stochastic, unsigned streams,
+                      std::uint32_t (&rnd)[4][kRandomBatch], Body&& body) {
+    if (!stochastic) {
+        for_each_lane_block<T>(begin, end, [&](auto tag, std::size_t i) { body(tag, i, std::size_t(0)); });
+        return;
+    }
+    const std::uint64_t seed = s.common->seed, step = s.common->step;
+    for (std::size_t b0 = begin; b0 < end;) {
+        const std::size_t base = b0 / kRandomBatch * kRandomBatch, b1 = std::min(end, base + kRandomBatch);
+        for (unsigned k = 0; k < 4; ++k)
+            if (streams & (1u << k)) fill_random(rnd[k], base, s.index, k, step, seed);
+        for_each_lane_block<T>(b0, b1, [&](auto tag, std::size_t i) { body(tag, i, i - base); });
+        b0 = b1;
+    }
+}
+
+// The low-precision copy of a float32 master (Slot::param_copy), rounded to nearest even.
+template <class P, class V>
+SIMDOPTIM_LANE void write_copy(void* copy, DType copy_dtype, std::size_t i, V w) {
+    if constexpr (std::is_same_v<P, float>) {
+        if (copy) {
+            if (copy_dtype == kBFloat16) store_nearest(static_cast<bf16*>(copy) + i, w);
+            else store_nearest(static_cast<f16*>(copy) + i, w);
+        }
+    } else {
+        (void)copy, (void)copy_dtype, (void)i, (void)w;
+    }
+}
+
+// Whether a float32/float64 update needs the general kernel (unscaling, clipping, a copy),
+// or its plain one does.
+inline bool needs_extras(const Slot& s) {
+    return s.param_copy || (s.common && (s.common->unscale || s.common->clip_on));
 }
 
 }  // namespace SIMDOPTIM_TARGET

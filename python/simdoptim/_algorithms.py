@@ -73,8 +73,15 @@ def _check_order(func, name, value):
     return value
 
 
+_MIXED_DOC = """max_grad_norm, master_weights, state_dtype (with state), rounding, seed: mixed precision, as in
+            :class:`Adam` (float16/bfloat16 parameters, gradients and state, computed in
+            float32 and rounded once when stored; a float32 master written to the caller's
+            array in the same pass; the group's gradients clipped by their global norm;
+            ``step(grads, grad_scale=S)`` unscales). Defaults: None, False, None, "nearest", 0."""
+
+
 def _fmt(doc):
-    return doc.replace("{PARAMS}", _PARAMS_DOC).replace("{COMMON}", _COMMON_DOC)
+    return doc.replace("{PARAMS}", _PARAMS_DOC).replace("{MIXED}", _MIXED_DOC).replace("{COMMON}", _COMMON_DOC)
 
 
 class GD(Optimizer):
@@ -89,6 +96,7 @@ class GD(Optimizer):
             of the epoch, or of the step number if it has ``per = "step"``). Default 0.01.
         weight_decay: the L2 coefficient :math:`\lambda` added to the gradient (the course's
             ``lambd / m``; >= 0). Default 0.
+        {MIXED}
         {COMMON}
 
     Source: the deep-learning course's ``update_parameters_with_gd``; PyTorch's ``SGD`` with
@@ -98,9 +106,13 @@ class GD(Optimizer):
     algorithm = "GD"
     op = "gd"
     hyper = {"lr": _check_lr, "weight_decay": _check_real}
+    lowp = True
 
-    def __init__(self, params: Params, lr: LR = 0.01, weight_decay: float = 0.0, nonfinite: str = "propagate") -> None:
-        super().__init__(params, {"lr": lr, "weight_decay": weight_decay}, nonfinite)
+    def __init__(self, params: Params, lr: LR = 0.01, weight_decay: float = 0.0, nonfinite: str = "propagate", *,
+                 max_grad_norm: float | None = None, master_weights: bool = False, rounding: str = "nearest",
+                 seed: int = 0) -> None:
+        super().__init__(params, {"lr": lr, "weight_decay": weight_decay, "max_grad_norm": max_grad_norm}, nonfinite,
+                         master_weights=master_weights, rounding=rounding, seed=seed)
 
 
 class Momentum(Optimizer):
@@ -122,6 +134,7 @@ class Momentum(Optimizer):
         form: ``"ema"`` (default) or ``"sum"``, see above.
         nesterov: Nesterov's look-ahead (bool). Default False.
         weight_decay: L2 coefficient added to the gradient (>= 0). Default 0.
+        {MIXED}
         {COMMON}
 
     Sources: the course's ``update_parameters_with_momentum``; Sutskever et al. 2013 (Nesterov);
@@ -130,14 +143,18 @@ class Momentum(Optimizer):
 
     algorithm = "Momentum"
     op = "momentum"
+    lowp = True
     hyper = {"lr": _check_lr, "beta": _check_beta, "form": _check_form, "nesterov": _check_flag,
              "weight_decay": _check_real}
     states = ("velocities",)
 
     def __init__(self, params: Params, lr: LR = 0.01, beta: float = 0.9, form: str = "ema", nesterov: bool = False,
-                 weight_decay: float = 0.0, nonfinite: str = "propagate") -> None:
+                 weight_decay: float = 0.0, nonfinite: str = "propagate", *, max_grad_norm: float | None = None,
+                 master_weights: bool = False, state_dtype: Any = None, rounding: str = "nearest",
+                 seed: int = 0) -> None:
         super().__init__(params, {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
-                                  "weight_decay": weight_decay}, nonfinite)
+                                  "weight_decay": weight_decay, "max_grad_norm": max_grad_norm}, nonfinite,
+                         master_weights=master_weights, state_dtype=state_dtype, rounding=rounding, seed=seed)
 
     @classmethod
     def values(cls, hp):
@@ -175,6 +192,7 @@ class RMSprop(Optimizer):
         weight_decay: L2 coefficient added to the gradient (>= 0). Default 0.
         momentum: in [0, 1). Default 0.
         centered: see above (bool). Default False.
+        {MIXED}
         {COMMON}
 
     Sources: Hinton's lecture 6e (Coursera, 2012); ``torch.optim.RMSprop``; Graves 2013 (centered).
@@ -182,6 +200,7 @@ class RMSprop(Optimizer):
 
     algorithm = "RMSprop"
     op = "rmsprop"
+    lowp = True
     hyper = {"lr": _check_lr, "beta2": _check_beta, "eps": _check_real, "eps_root": _check_real,
              "weight_decay": _check_real, "momentum": _check_beta, "centered": _check_flag}
     states = ("square_avgs", "grad_avgs", "momentum_buffers")
@@ -189,9 +208,12 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Params, lr: LR = 0.01, beta2: float = 0.99, eps: float = 1e-8, eps_root: float = 0.0,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 nonfinite: str = "propagate") -> None:
+                 nonfinite: str = "propagate", *, max_grad_norm: float | None = None, master_weights: bool = False,
+                 state_dtype: Any = None, rounding: str = "nearest", seed: int = 0) -> None:
         super().__init__(params, {"lr": lr, "beta2": beta2, "eps": eps, "eps_root": eps_root,
-                                  "weight_decay": weight_decay, "momentum": momentum, "centered": centered}, nonfinite)
+                                  "weight_decay": weight_decay, "momentum": momentum, "centered": centered,
+                                  "max_grad_norm": max_grad_norm}, nonfinite,
+                         master_weights=master_weights, state_dtype=state_dtype, rounding=rounding, seed=seed)
 
     @staticmethod
     def uses_state(hp, k):

@@ -195,7 +195,7 @@ class PythonPlan:
             for name, lst in zip(self._state_names, self._states):
                 if lst is not None and lst[members[0]] is not None:
                     kw[name] = [lst[i] for i in members]
-            if self._stepped:
+            if self._stepped or self._lowp:  # the mixed-precision updates key their random bits by the step
                 kw["step"] = step
             if outs is not None:
                 kw["outs"] = [outs[i] for i in members]

@@ -30,7 +30,9 @@ Arrays = Sequence[np.ndarray]
 
 
 def gd_update(params: Arrays, grads: Arrays, *, lr: float, weight_decay: float = 0.0,
-              names: Sequence[str] | None = None) -> None:
+              names: Sequence[str] | None = None, step: int = 1, grad_scale: float | None = None,
+              max_grad_norm: float | None = None, copies: Sequence[np.ndarray | None] | None = None,
+              rounding: str = "nearest", seed: int = 0, first_tensor: int = 0) -> float | None:
     r"""Mini-batch gradient descent, in place: :math:`w \leftarrow w - \alpha\,(g + \lambda w)`.
 
     Args:
@@ -40,6 +42,12 @@ def gd_update(params: Arrays, grads: Arrays, *, lr: float, weight_decay: float =
         lr: the learning rate :math:`\alpha`, a finite number >= 0.
         weight_decay: the L2 coefficient :math:`\lambda` added to the gradient (>= 0). Default 0.
         names: the parameters' names for messages (``params['W1']``), or None (``params[0]``).
+        step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor: mixed precision, as
+            in :func:`simdoptim.reference.gd_update` (float16/bfloat16 arrays computed in float32
+            and rounded once when stored; unscaling, clipping, a master's copy; ``step`` keys the
+            random bits of stochastic rounding).
+
+    Returns: the gradients' norm when ``max_grad_norm`` is given, else None.
 
     Raises:
         TypeError: an argument of the wrong type (a non-array, an integer array, an lr that is
@@ -50,15 +58,21 @@ def gd_update(params: Arrays, grads: Arrays, *, lr: float, weight_decay: float =
     Source: the deep-learning course's ``update_parameters_with_gd``; ``torch.optim.SGD``.
     """
     if (type(lr) is float and 0.0 <= lr < _INF and type(weight_decay) is float and 0.0 <= weight_decay < _INF
-            and (names is None or _names_ok(names, params))):
-        _core.update("gd_update", "gd", params, grads, None, (lr, weight_decay), 1, names)
-        return
-    _gd("gd_update", params, lr=lr, weight_decay=weight_decay, names=names).run(grads, 1)
+            and (names is None or _names_ok(names, params))
+            and _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor)):
+        _core.update("gd_update", "gd", params, grads, None, (lr, weight_decay), step, names)
+        return None
+    _checks.check_step("gd_update", step)
+    return _gd("gd_update", params, lr=lr, weight_decay=weight_decay, names=names, max_grad_norm=max_grad_norm,
+               copies=copies, rounding=rounding, seed=seed, first_tensor=first_tensor).run(grads, step,
+                                                                                            grad_scale=grad_scale)
 
 
 def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: float, beta: float = 0.9,
                     form: str = "ema", nesterov: bool = False, weight_decay: float = 0.0,
-                    names: Sequence[str] | None = None) -> None:
+                    names: Sequence[str] | None = None, step: int = 1, grad_scale: float | None = None,
+                    max_grad_norm: float | None = None, copies: Sequence[np.ndarray | None] | None = None,
+                    rounding: str = "nearest", seed: int = 0, first_tensor: int = 0) -> float | None:
     r"""Gradient descent with momentum, in place:
     :math:`v \leftarrow \beta v + c\,g`, :math:`w \leftarrow w - \alpha v` (Nesterov:
     :math:`w \leftarrow w - \alpha(\beta v + c\,g)`), with :math:`c = 1-\beta` for
@@ -71,6 +85,12 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
         lr: learning rate (>= 0). beta: momentum in [0, 1), default 0.9. form: ``"ema"`` or
             ``"sum"``. nesterov: bool. weight_decay: L2 coefficient (>= 0), added to g first.
         names: as in :func:`gd_update`.
+        step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor: mixed precision, as
+            in :func:`simdoptim.reference.momentum_update` (float16/bfloat16 arrays computed in float32
+            and rounded once when stored; unscaling, clipping, a master's copy; ``step`` keys the
+            random bits of stochastic rounding).
+
+    Returns: the gradients' norm when ``max_grad_norm`` is given, else None.
 
     Raises: as :func:`gd_update`; ValueError for an unknown ``form``.
 
@@ -78,18 +98,23 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
     """
     if (type(lr) is float and 0.0 <= lr < _INF and type(beta) is float and 0.0 <= beta < 1.0
             and (form == "ema" or form == "sum") and type(form) is str and (nesterov is True or nesterov is False)
-            and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (names is None or _names_ok(names, params))):
+            and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (names is None or _names_ok(names, params))
+            and _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor)):
         _core.update("momentum_update", "momentum", params, grads, [velocities],
-                     (lr, beta, form == "sum", nesterov, weight_decay), 1, names)
-        return
-    _momentum("momentum_update", params, velocities, lr=lr, beta=beta, form=form, nesterov=nesterov,
-              weight_decay=weight_decay, names=names).run(grads, 1)
+                     (lr, beta, form == "sum", nesterov, weight_decay), step, names)
+        return None
+    _checks.check_step("momentum_update", step)
+    return _momentum("momentum_update", params, velocities, lr=lr, beta=beta, form=form, nesterov=nesterov,
+                     weight_decay=weight_decay, names=names, max_grad_norm=max_grad_norm, copies=copies,
+                     rounding=rounding, seed=seed, first_tensor=first_tensor).run(grads, step, grad_scale=grad_scale)
 
 
 def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: float, beta2: float = 0.99,
                    eps: float = 1e-8, eps_root: float = 0.0, weight_decay: float = 0.0, momentum: float = 0.0,
                    grad_avgs: Arrays | None = None, momentum_buffers: Arrays | None = None,
-                   names: Sequence[str] | None = None) -> None:
+                   names: Sequence[str] | None = None, step: int = 1, grad_scale: float | None = None,
+                   max_grad_norm: float | None = None, copies: Sequence[np.ndarray | None] | None = None,
+                   rounding: str = "nearest", seed: int = 0, first_tensor: int = 0) -> float | None:
     r"""RMSprop, in place: :math:`s \leftarrow \beta_2 s + (1-\beta_2) g^2`,
     :math:`w \leftarrow w - \alpha\, g / (\sqrt{s + \epsilon_{root}} + \epsilon)`.
 
@@ -103,6 +128,12 @@ def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: fl
             and order), updated in place; zeros before the first update.
         lr (>= 0), beta2 in [0, 1), eps and eps_root (>= 0; at least one > 0 in the
             parameters' compute type), weight_decay (>= 0), momentum in [0, 1).
+        step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor: mixed precision, as
+            in :func:`simdoptim.reference.rmsprop_update` (float16/bfloat16 arrays computed in float32
+            and rounded once when stored; unscaling, clipping, a master's copy; ``step`` keys the
+            random bits of stochastic rounding).
+
+    Returns: the gradients' norm when ``max_grad_norm`` is given, else None.
 
     Raises: as :func:`gd_update`; ValueError when momentum > 0 without ``momentum_buffers``, or
     when eps and eps_root are both 0 in float32/float64.
@@ -114,14 +145,17 @@ def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: fl
             and (eps > _checks.F32_ZERO_BELOW or eps_root > _checks.F32_ZERO_BELOW)
             and type(weight_decay) is float and 0.0 <= weight_decay < _INF
             and type(momentum) is float and 0.0 <= momentum < 1.0 and (momentum == 0.0 or momentum_buffers is not None)
-            and (names is None or _names_ok(names, params))):
+            and (names is None or _names_ok(names, params))
+            and _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor)):
         _core.update("rmsprop_update", "rmsprop", params, grads,
                      [square_avgs, grad_avgs, momentum_buffers if momentum != 0.0 else None],
-                     (lr, beta2, eps, eps_root, weight_decay, momentum, grad_avgs is not None), 1, names)
-        return
-    _rmsprop("rmsprop_update", params, square_avgs, lr=lr, beta2=beta2, eps=eps, eps_root=eps_root,
-             weight_decay=weight_decay, momentum=momentum, grad_avgs=grad_avgs, momentum_buffers=momentum_buffers,
-             names=names).run(grads, 1)
+                     (lr, beta2, eps, eps_root, weight_decay, momentum, grad_avgs is not None), step, names)
+        return None
+    _checks.check_step("rmsprop_update", step)
+    return _rmsprop("rmsprop_update", params, square_avgs, lr=lr, beta2=beta2, eps=eps, eps_root=eps_root,
+                    weight_decay=weight_decay, momentum=momentum, grad_avgs=grad_avgs, momentum_buffers=momentum_buffers,
+                    names=names, max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed,
+                    first_tensor=first_tensor).run(grads, step, grad_scale=grad_scale)
 
 
 def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int, lr: float = 0.001,
@@ -165,9 +199,7 @@ def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Ar
             and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (decoupled is True or decoupled is False)
             and (names is None or _names_ok(names, params))
             and (order == "literal" or order == "pytorch" and eps_root == 0.0) and type(order) is str
-            and grad_scale is None and max_grad_norm is None and copies is None and rounding == "nearest"
-            and type(rounding) is str and seed == 0 and type(seed) is int and first_tensor == 0
-            and type(first_tensor) is int):
+            and _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor)):
         _core.update("adam_update", "adam", params, grads, [exp_avgs, exp_avg_sqs, max_exp_avg_sqs],
                      (lr, beta1, beta2, eps, eps_root, weight_decay, decoupled, max_exp_avg_sqs is not None,
                       order == "pytorch"), step, names)
@@ -242,6 +274,20 @@ def _names_ok(names, params):
     return type(names) in (list, tuple) and type(params) in (list, tuple) and len(names) == len(params)
 
 
+def _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor):
+    """No mixed-precision option differs from its default (and the step is a valid int)."""
+    return (type(step) is int and step >= 1 and grad_scale is None and max_grad_norm is None and copies is None
+            and rounding == "nearest" and type(rounding) is str and seed == 0 and type(seed) is int
+            and first_tensor == 0 and type(first_tensor) is int)
+
+
+def _lowp(func, max_grad_norm, copies, rounding, seed, first_tensor):
+    """The checked mixed-precision options of an update, as _core.update takes them."""
+    return {"copies": copies, "max_grad_norm": _checks.check_max_grad_norm(func, "max_grad_norm", max_grad_norm),
+            "stochastic": _checks.check_rounding(func, rounding) == "stochastic", "seed": _checks.check_seed(func, seed),
+            "first_tensor": _check_first_tensor(func, first_tensor)}
+
+
 # What each update hands to the compiled core, checked once: shared by the functions above
 # and by prepare().
 
@@ -277,27 +323,33 @@ class _Call:
         return plan
 
 
-def _gd(func, params, *, lr, weight_decay=0.0, names=None):
+def _gd(func, params, *, lr, weight_decay=0.0, names=None, max_grad_norm=None, copies=None, rounding="nearest",
+        seed=0, first_tensor=0):
     hp = _algorithms.check_hyper(func, _algorithms.GD, {"lr": lr, "weight_decay": weight_decay}, params)
-    return _Call(func, "gd", params, None, _algorithms.GD.values(hp), _checks.check_names(func, names, params))
+    return _Call(func, "gd", params, None, _algorithms.GD.values(hp), _checks.check_names(func, names, params),
+                 lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
 
 
-def _momentum(func, params, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None):
+def _momentum(func, params, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None,
+              max_grad_norm=None, copies=None, rounding="nearest", seed=0, first_tensor=0):
     hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form,
                                                              "nesterov": nesterov, "weight_decay": weight_decay}, params)
     return _Call(func, "momentum", params, [velocities], _algorithms.Momentum.values(hp),
-                 _checks.check_names(func, names, params))
+                 _checks.check_names(func, names, params),
+                 lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
 
 
 def _rmsprop(func, params, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_root=0.0, weight_decay=0.0, momentum=0.0,
-             grad_avgs=None, momentum_buffers=None, names=None):
+             grad_avgs=None, momentum_buffers=None, names=None, max_grad_norm=None, copies=None, rounding="nearest",
+             seed=0, first_tensor=0):
     hp = _algorithms.check_hyper(func, _algorithms.RMSprop, {
         "lr": lr, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
         "momentum": momentum, "centered": grad_avgs is not None}, params)
     if hp["momentum"] != 0.0 and momentum_buffers is None:
         raise ValueError(f"{func}: momentum_buffers is required when momentum > 0")
     states = [square_avgs, grad_avgs, momentum_buffers if hp["momentum"] != 0.0 else None]
-    return _Call(func, "rmsprop", params, states, _algorithms.RMSprop.values(hp), _checks.check_names(func, names, params))
+    return _Call(func, "rmsprop", params, states, _algorithms.RMSprop.values(hp), _checks.check_names(func, names, params),
+                 lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
 
 
 def _adam(func, params, exp_avgs, exp_avg_sqs, *, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, eps_root=0.0,
@@ -306,11 +358,9 @@ def _adam(func, params, exp_avgs, exp_avg_sqs, *, lr=0.001, beta1=0.9, beta2=0.9
     hp = _algorithms.check_hyper(func, _algorithms.Adam, {
         "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
         "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None, "order": order}, params)
-    lowp = {"copies": copies, "max_grad_norm": _checks.check_max_grad_norm(func, "max_grad_norm", max_grad_norm),
-            "stochastic": _checks.check_rounding(func, rounding) == "stochastic", "seed": _checks.check_seed(func, seed),
-            "first_tensor": _check_first_tensor(func, first_tensor)}
     return _Call(func, "adam", params, [exp_avgs, exp_avg_sqs, max_exp_avg_sqs], _algorithms.Adam.values(hp),
-                 _checks.check_names(func, names, params), stepped=True, lowp=lowp)
+                 _checks.check_names(func, names, params), stepped=True,
+                 lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
 
 
 def _check_first_tensor(func, value):

@@ -322,7 +322,8 @@ def _frame_args(func, params, grads, states, names, *, grad_scale, max_grad_norm
                   seed=seed, step=step, first_tensor=first_tensor)
 
 
-def gd_update(params, grads, *, lr, weight_decay=0.0, names=None):
+def gd_update(params, grads, *, lr, weight_decay=0.0, names=None, step=1, grad_scale=None, max_grad_norm=None,
+              copies=None, rounding="nearest", seed=0, first_tensor=0):
     r"""Mini-batch gradient descent, in place.
 
     .. math::  g \leftarrow g + \lambda w \quad (\text{if } \lambda = \text{weight\_decay} > 0)
@@ -338,6 +339,13 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None):
         lr: the learning rate alpha (a finite number >= 0).
         weight_decay: lambda (>= 0). Default 0.
         names: the parameters' names for messages (``params['W1']``), or None (``params[0]``).
+        step: the number of this update (an int >= 1, default 1): with stochastic rounding,
+            part of the random bits' key (the optimizer classes pass their step count).
+        grad_scale, max_grad_norm, copies, rounding, seed, first_tensor: mixed precision, as
+            in :func:`adam_update` (float16/bfloat16 parameters, gradients and state computed
+            in float32 and rounded once when stored; gradients unscaled and clipped first).
+
+    Returns: the gradients' norm (a float) when ``max_grad_norm`` is given, else None.
 
     Raises:
         TypeError: a list that is not a list, an item that is not an array, a non-float or
@@ -351,16 +359,24 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None):
     Source: the course's ``update_parameters_with_gd``; ``torch.optim.SGD``.
     """
     func = "gd_update"
+    _checks.check_step(func, step)
     hp = _algorithms.check_hyper(func, _algorithms.GD, {"lr": lr, "weight_decay": weight_decay}, params)
-    _checks.collect(func, params, grads, (), names)
+    frame = _frame_args(func, params, grads, (), names, grad_scale=grad_scale, max_grad_norm=max_grad_norm,
+                        copies=copies, rounding=rounding, seed=seed, step=int(step), first_tensor=first_tensor)
     lr, weight_decay = hp["lr"], hp["weight_decay"]
-    for w, g in zip(params, grads):
+    for i in range(len(params)):
+        w, g = frame.load(params[i]), frame.grads[i]
         if weight_decay != 0.0:
             g = g + weight_decay * w
         w -= lr * g
+        frame.store(i, 0, params[i], w)
+        frame.copy_out(i, w)
+    return frame.norm
 
 
-def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None):
+def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None,
+                    step=1, grad_scale=None, max_grad_norm=None, copies=None, rounding="nearest", seed=0,
+                    first_tensor=0):
     r"""Gradient descent with momentum, in place. With ``c = 1 - beta`` (``form="ema"``, the
     course's form) or ``c = 1`` (``form="sum"``, PyTorch's SGD with dampening 0):
 
@@ -377,6 +393,13 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
             before the first update.
         lr: >= 0. beta: in [0, 1), default 0.9. form: ``"ema"`` (default) or ``"sum"``.
         nesterov: bool, default False. weight_decay: >= 0, default 0.
+        step: the number of this update (an int >= 1, default 1): with stochastic rounding,
+            part of the random bits' key (the optimizer classes pass their step count).
+        grad_scale, max_grad_norm, copies, rounding, seed, first_tensor: mixed precision, as
+            in :func:`adam_update` (float16/bfloat16 parameters, gradients and state (velocities: stream 1) computed
+            in float32 and rounded once when stored; gradients unscaled and clipped first).
+
+    Returns: the gradients' norm (a float) when ``max_grad_norm`` is given, else None.
 
     Raises:
         TypeError: a list that is not a list, an item that is not an array, a non-float or
@@ -392,9 +415,13 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
     func = "momentum_update"
     hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
                                                              "weight_decay": weight_decay}, params)
-    _checks.collect(func, params, grads, (("velocities", velocities),), names)
+    _checks.check_step(func, step)
+    frame = _frame_args(func, params, grads, (("velocities", velocities),), names, grad_scale=grad_scale,
+                        max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed, step=int(step),
+                        first_tensor=first_tensor)
     lr, beta, weight_decay, nesterov = hp["lr"], hp["beta"], hp["weight_decay"], hp["nesterov"]
-    for w, g, v in zip(params, grads, velocities):
+    for i in range(len(params)):
+        w, g, v = frame.load(params[i]), frame.grads[i], frame.load(velocities[i])
         if weight_decay != 0.0:
             g = g + weight_decay * w
         if form == "ema":
@@ -405,11 +432,16 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
             v *= beta
             v += g                          # v = beta*v + g
             d = beta * v + g if nesterov else v
+        frame.store(i, 1, velocities[i], v)
         w -= lr * d
+        frame.store(i, 0, params[i], w)
+        frame.copy_out(i, w)
+    return frame.norm
 
 
 def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_root=0.0, weight_decay=0.0,
-                   momentum=0.0, grad_avgs=None, momentum_buffers=None, names=None):
+                   momentum=0.0, grad_avgs=None, momentum_buffers=None, names=None, step=1, grad_scale=None,
+                   max_grad_norm=None, copies=None, rounding="nearest", seed=0, first_tensor=0):
     r"""RMSprop, in place.
 
     .. math::  s \leftarrow \beta_2 s + (1 - \beta_2)\, g^2
@@ -437,6 +469,13 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
             dtypes), updated in place; zeros before the first update.
         lr: >= 0. beta2: in [0, 1), default 0.99. eps, eps_root: >= 0, defaults 1e-8 and 0; at
             least one > 0 in the parameters' dtype. weight_decay: >= 0. momentum: in [0, 1).
+        step: the number of this update (an int >= 1, default 1): with stochastic rounding,
+            part of the random bits' key (the optimizer classes pass their step count).
+        grad_scale, max_grad_norm, copies, rounding, seed, first_tensor: mixed precision, as
+            in :func:`adam_update` (float16/bfloat16 parameters, gradients and state (s, a, b: streams 1, 2, 3) computed
+            in float32 and rounded once when stored; gradients unscaled and clipped first).
+
+    Returns: the gradients' norm (a float) when ``max_grad_norm`` is given, else None.
 
     Raises:
         TypeError: a list that is not a list, an item that is not an array, a non-float or
@@ -456,32 +495,41 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
     if momentum != 0.0 and momentum_buffers is None:
         raise ValueError(f"{func}: momentum_buffers is required when momentum > 0")
     bufs = momentum_buffers if momentum != 0.0 else None
-    _checks.collect(
+    _checks.check_step(func, step)
+    frame = _frame_args(
         func, params, grads,
         (("square_avgs", square_avgs), ("grad_avgs", grad_avgs), ("momentum_buffers", bufs)), names,
+        grad_scale=grad_scale, max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed,
+        step=int(step), first_tensor=first_tensor,
     )
     lr, beta2, eps, eps_root = hp["lr"], hp["beta2"], hp["eps"], hp["eps_root"]
     weight_decay, momentum = hp["weight_decay"], hp["momentum"]
     for i in range(len(params)):
-        w, g, s = params[i], grads[i], square_avgs[i]
+        w, g, s = frame.load(params[i]), frame.grads[i], frame.load(square_avgs[i])
         if weight_decay != 0.0:
             g = g + weight_decay * w
         s *= beta2
         s += (1.0 - beta2) * (g * g)        # s = beta2*s + (1-beta2)*g^2
+        frame.store(i, 1, square_avgs[i], s)
         inner = s
         if grad_avgs is not None:
-            a = grad_avgs[i]
+            a = frame.load(grad_avgs[i])
             a *= beta2
             a += (1.0 - beta2) * g          # a = beta2*a + (1-beta2)*g
+            frame.store(i, 2, grad_avgs[i], a)
             inner = np.maximum(s - a * a, 0.0)   # a variance: >= 0 exactly, rounding can dip below
         denom = np.sqrt(inner + eps_root) + eps
         if bufs is not None:
-            b = bufs[i]
+            b = frame.load(bufs[i])
             b *= momentum
             b += g / denom                  # b = momentum*b + g/denom
+            frame.store(i, 3, bufs[i], b)
             w -= lr * b
         else:
             w -= lr * g / denom
+        frame.store(i, 0, params[i], w)
+        frame.copy_out(i, w)
+    return frame.norm
 
 
 def adam_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8,
@@ -726,7 +774,7 @@ def prepare(update, params, *state, **options):
     if update not in _PREPARABLE:
         raise TypeError(f"prepare: update must be one of {', '.join(f.__name__ for f in _PREPARABLE)} of "
                         f"simdoptim.reference, got {update!r}")
-    stepped = update in (adam_update, adam_pytorch_update, ema_update)
+    stepped = update in (gd_update, momentum_update, rmsprop_update, adam_update, adam_pytorch_update, ema_update)
 
     def run(grads, step=1, outs=None, grad_scale=None):
         extra = {"step": step} if stepped else {}
