@@ -42,6 +42,7 @@ ENTRY_POINTS = {
     "ema_update": lambda: functional.ema_update([f64(50)], [f64(50)], beta=0.9, step=1),
     "ewma": lambda: functional.ewma(np.ones((3, 50)), 0.9),
     "all_finite": lambda: functional.all_finite([f64(50)]),
+    "prepare": lambda: functional.prepare(functional.adam_update, [f64(50)], [f64(50)], [f64(50)])([f64(50)], 1),
 }
 
 

@@ -113,7 +113,10 @@ def _row(name, covers, kind, streams, layouts="all"):
 # Public names that are controls, not kernels, and modules whose exports are utilities
 # around the kernels (schedules, checkpoints, course helpers): everything else exported is
 # a kernel and needs a row.
-NOT_KERNELS = {"cpu_info", "get_num_threads", "set_num_threads"}
+NOT_KERNELS = {"cpu_info", "get_num_threads", "set_num_threads",
+               # binds an update's arrays for repeated calls; its cost per call is
+               # bench/bench_small_calls.py's, its kernels are the update's rows
+               "prepare"}
 NOT_KERNEL_MODULES = ("simdoptim.schedules", "simdoptim.checkpoint", "simdoptim.course")
 
 
@@ -123,7 +126,7 @@ def public_kernels():
     and the utilities of NOT_KERNEL_MODULES excepted). A new kernel appears here without anyone listing it."""
     from . import functional
 
-    names = set(functional.__all__)
+    names = set(functional.__all__) - NOT_KERNELS
     for name in simdoptim.__all__:
         obj = getattr(simdoptim, name)
         if name.startswith("_") or name in NOT_KERNELS or not callable(obj):
