@@ -31,6 +31,7 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -110,7 +111,7 @@ class Row:
     make: object = None  # (case) -> dict impl name -> callable
 
 
-ROWS = {}
+ROWS: dict[str, Row] = {}
 
 
 def _row(name, covers, kind, streams, layouts="all"):
@@ -197,7 +198,7 @@ def _torch():
     return sys.modules["torch"]
 
 
-_DEEPSPEED = {}
+_DEEPSPEED: dict[str, Any] = {}
 
 
 def _deepspeed_adam():
@@ -221,7 +222,7 @@ def _deepspeed_adam():
                     p.grad = torch.ones(4)
                     DeepSpeedCPUAdam([p]).step()  # builds the op on first use
                 _DEEPSPEED["cls"] = DeepSpeedCPUAdam
-            except Exception:  # noqa: BLE001 - any failure means "peer not available"
+            except Exception:  # any failure means "peer not available"
                 _DEEPSPEED["cls"] = None
     return _DEEPSPEED["cls"]
 
@@ -251,7 +252,8 @@ def _torch_optimizers(case, ws, gs, make):
         return {}
     slow_ok = _slow_ok(case)
     out = {}
-    modes = [("torch-forloop", dict(foreach=False)), ("torch-foreach", dict(foreach=True)), ("torch-fused", dict(fused=True))]
+    modes = [("torch-forloop", dict(foreach=False)), ("torch-foreach", dict(foreach=True)),
+             ("torch-fused", dict(fused=True))]
     for name, kw in modes:
         if name != "torch-fused" and not slow_ok:
             continue
@@ -519,7 +521,9 @@ def measure(impls, rounds, min_sample_s):
     (page faults, lazily created state, thread pools); a peer slower than SLOW_CALL_S per
     call is sampled SLOW_ROUNDS times (the 1e8 NumPy rows would otherwise take minutes)."""
     names = list(impls)
-    number, want, samples = {}, {}, {name: [] for name in names}
+    number: dict[str, int] = {}
+    want: dict[str, int] = {}
+    samples: dict[str, list[float]] = {name: [] for name in names}
     for name in names:
         _time_once(impls[name], 1)
         t = _time_once(impls[name], 1)
@@ -753,7 +757,7 @@ def plot(results, path):
     cols = 3
     rows = -(-len(kernels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
-    handles = {}
+    handles: dict[str, Any] = {}
     for ax, k in zip(axes.flat, kernels):
         rs = sorted((r for r in sel if r["kernel"] == k), key=lambda r: r["elements"])
         impls = list(dict.fromkeys(i for r in rs for i in r["gbps"]))
@@ -786,11 +790,13 @@ def main(argv=None, out=None):
 
 
 def add_arguments(p):
-    p.add_argument("--full", action="store_true", help="the whole grid: 1e3..1e8, float32 and float64, 1 and all threads (4-10 min on 2 cores)")
+    p.add_argument("--full", action="store_true",
+                   help="the whole grid: 1e3..1e8, float32 and float64, 1 and all threads (4-10 min on 2 cores)")
     p.add_argument("--json", metavar="FILE", help="also write the results (and the environment) as JSON")
     p.add_argument("--png", metavar="FILE", help="also plot GB/s against size (needs matplotlib)")
     p.add_argument("--kernels", metavar="NAMES", help="comma-separated rows to run (default: all)")
-    p.add_argument("--sizes", metavar="N,N", help="comma-separated sizes in elements, e.g. 1e4,1e6 (overrides the grid)")
+    p.add_argument("--sizes", metavar="N,N",
+                   help="comma-separated sizes in elements, e.g. 1e4,1e6 (overrides the grid)")
     p.add_argument("--dtypes", metavar="D,D", help="comma-separated dtypes, e.g. float32")
     p.add_argument("--rounds", type=int, help="interleaved rounds per row (the median is reported)")
     p.add_argument("--peers", metavar="P,P", default=",".join(PEER_GROUPS),
@@ -847,8 +853,8 @@ def run_command(args, out=None):
     print(format_table(results), file=out)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"environment": env, "config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()},
-                       "results": results}, f, indent=1)
+            config_json = {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}
+            json.dump({"environment": env, "config": config_json, "results": results}, f, indent=1)
     if args.png and not plot(results, args.png):
         print("(no plot: matplotlib is not installed; pip install matplotlib)", file=sys.stderr)
     return 0

@@ -18,7 +18,6 @@ the paths of GD, momentum, RMSprop and Adam on an elongated bowl and around a sa
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -170,7 +169,7 @@ def runs(epochs_scale=1.0):
     e_fixed = max(1, round(10000 * epochs_scale))
     e_decay = max(1, round(5000 * epochs_scale))
     interval = max(1, round(1000 * epochs_scale))
-    out = []
+    out: list[tuple[str, str, str, float | schedules.StaircaseDecay, str, int]] = []
     for key in ("gd", "momentum", "adam"):
         out.append((key, OPTIMIZERS[key][0], key, 0.0007, "none", e_fixed))
     for key, lr0 in (("gd", 0.1), ("momentum", 0.1), ("adam", 0.01)):
@@ -239,7 +238,7 @@ def train_all(epochs_scale=1.0, progress=True, out=None):
         desc = f"{label} ({'decay' if decay != 'none' else f'lr {lr:g}'})"
         bar = _Progress(epochs, desc, enabled=progress)
         try:
-            r = train(X, Y, optimizer=opt, lr=lr, num_epochs=epochs, on_epoch=lambda e: bar.update(e + 1))
+            r = train(X, Y, optimizer=opt, lr=lr, num_epochs=epochs, on_epoch=lambda e, bar=bar: bar.update(e + 1))
         finally:
             bar.close()
         acc = float(np.mean(predict(X, r["parameters"]) == Y))
@@ -325,8 +324,8 @@ def optimizer_paths(surface, tol=1e-3):
             opt.step(fn(w)[1])
             path.append(w.copy())
             values.append(fn(w)[0])
-        values = np.array(values)
-        out[name] = (np.array(path), values, _settled(values - fmin, tol), lr)
+        f = np.array(values)
+        out[name] = (np.array(path), f, _settled(f - fmin, tol), lr)
     return out
 
 
@@ -350,12 +349,13 @@ def paths_table(paths_by_surface):
     for surface, paths in paths_by_surface.items():
         steps = SURFACES[surface][-1]
 
-        def fmt(n):
+        def fmt(n, steps=steps):
             return str(n) if n is not None else f">{steps}"
 
         cells.append([f"{surface}: f stays within 1e-3 of min"] + [fmt(paths[n][2]) for n, *_ in PATH_OPTIMIZERS])
         if surface == "saddle":
-            cells.append(["saddle: f drops below the saddle"] + [fmt(left_saddle(paths[n][1])) for n, *_ in PATH_OPTIMIZERS])
+            cells.append(["saddle: f drops below the saddle"]
+                         + [fmt(left_saddle(paths[n][1])) for n, *_ in PATH_OPTIMIZERS])
     return cells
 
 
