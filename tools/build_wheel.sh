@@ -4,8 +4,10 @@
 #   tools/build_wheel.sh [--python PY] [--sysroot DIR | --no-sysroot]
 #
 #   --python PY    the interpreter the wheel is for (default: python3); run once per Python
-#   --sysroot DIR  the Debian bullseye tree to build against (default: build/sysroot-bullseye,
-#                  made with debootstrap on first use: needs root, about 4 minutes)
+#   --sysroot DIR  the Debian bullseye tree to build against (default: sysroot-bullseye in
+#                  $SIMDOPTIM_DEBIAN_TREES, else ~/.cache/simdoptim; made with debootstrap on
+#                  first use: needs root, about 4 minutes, 640 MB). Kept out of the checkout:
+#                  building the sdist walks every folder under it.
 #   --no-sysroot   use the compiler on PATH and this machine's glibc instead (the tag is
 #                  then as high as this machine's glibc: manylinux_2_34 on Debian bookworm)
 #
@@ -25,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT_DIR=$PWD
 PY=python3
-SYSROOT=build/sysroot-bullseye
+SYSROOT=${SIMDOPTIM_DEBIAN_TREES:-${XDG_CACHE_HOME:-$HOME/.cache}/simdoptim}/sysroot-bullseye
 while [ $# -gt 0 ]; do
     case $1 in
         --python) PY=$2; shift 2 ;;
@@ -48,6 +50,7 @@ TOOLS=build/release-tools
 
 CMAKE_ARGS=(--config-settings=cmake.define.SIMDOPTIM_STATIC_RUNTIME=ON)
 if [ -n "$SYSROOT" ]; then
+    mkdir -p "$(dirname "$SYSROOT")"
     tools/debian_root.sh "$SYSROOT" bullseye g++ libgomp1
     SYSROOT=$(cd "$SYSROOT" && pwd)
     export CXX="$SYSROOT/usr/bin/g++-10" CXXFLAGS="--sysroot=$SYSROOT" LDFLAGS="--sysroot=$SYSROOT"
