@@ -51,22 +51,23 @@ copy_tests() {  # the suite and its pytest settings, away from the sources
 }
 
 # run_suite LABEL RUN... : RUN... COMMAND runs COMMAND in the copied suite's directory, with
-# the environment's python first on PATH
+# the environment's python first on PATH. Every stage runs; a failed one is recorded in
+# FAILED and the script fails at the end.
+FAILED=()
 run_suite() {
     local label=$1; shift
     local show='import simdoptim; i = simdoptim.cpu_info(); print(simdoptim.__file__, i["isa"], i["isas"])'
     echo "== $label: SIMDOPTIM_ISA=baseline"
     "$@" /usr/bin/env SIMDOPTIM_ISA=baseline python -c "$show"'; assert i["isa"] == "baseline"'
-    "$@" /usr/bin/env SIMDOPTIM_ISA=baseline python -m pytest "${PYTEST_ARGS[@]}"
+    "$@" /usr/bin/env SIMDOPTIM_ISA=baseline python -m pytest "${PYTEST_ARGS[@]}" || FAILED+=("$label, baseline")
     echo "== $label: best path"
     "$@" python -c "$show"
-    "$@" python -m pytest "${PYTEST_ARGS[@]}"
+    "$@" python -m pytest "${PYTEST_ARGS[@]}" || FAILED+=("$label, best path")
     echo "== $label: pre-AVX CPU (qemu-x86_64 -cpu Nehalem)"
     local out
-    out=$("$@" python -m pytest -q -p no:cacheprovider -rs tests/test_portable.py -k pre_avx 2>&1) ||
-        { echo "$out"; return 1; }
+    out=$("$@" python -m pytest -q -p no:cacheprovider -rs tests/test_portable.py -k pre_avx 2>&1) || true
     echo "$out" | tail -1
-    echo "$out" | tail -1 | grep -Eq '^1 passed' || { echo "the qemu check did not run" >&2; return 1; }
+    echo "$out" | tail -1 | grep -Eq '^1 passed' || { echo "$out"; FAILED+=("$label, qemu (failed or did not run)"); }
 }
 
 test_here() {
@@ -90,7 +91,9 @@ test_here() {
         echo "a compiler is on the test's PATH" >&2; exit 1
     fi
     echo "fresh venv ($("$abs_venv/bin/python" --version), $wheel), no compiler on PATH"
-    (cd "$venv/suite" && run_suite "fresh venv here" "${run[@]}")
+    pushd "$venv/suite" >/dev/null  # not a subshell: run_suite records failures in FAILED
+    run_suite "fresh venv here" "${run[@]}"
+    popd >/dev/null
 }
 
 test_bullseye() {
@@ -134,4 +137,8 @@ case $ONLY in
     bullseye) test_bullseye ;;
     *) echo "--only here|bullseye" >&2; exit 2 ;;
 esac
+if [ ${#FAILED[@]} -gt 0 ]; then
+    printf 'FAILED: %s\n' "${FAILED[@]}" >&2
+    exit 1
+fi
 echo "all wheel checks passed"
