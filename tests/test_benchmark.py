@@ -188,7 +188,8 @@ def first_exact_one(dtype, beta):
 
 
 # float32: 165 and 17321, float64: 356 and 37412 (each boundary and the step before it)
-STEPS = sorted({1, 2} | {first_exact_one(d, b) + k for d in (np.float32, np.float64) for b in (0.9, 0.999) for k in (-1, 0)})
+STEPS = sorted({1, 2} | {first_exact_one(d, b) + k
+                         for d in (np.float32, np.float64) for b in (0.9, 0.999) for k in (-1, 0)})
 
 
 @pytest.mark.parametrize("isa", ISAS)

@@ -114,7 +114,8 @@ def test_any_thread_count_gives_the_same_bits(dtype, small_grain):
         mod = simdoptim if backend == "fast" else reference
         out = []
         for cls, kw in [("GD", {"weight_decay": 0.1}), ("Momentum", {"nesterov": True}),
-                        ("RMSprop", {"centered": True, "momentum": 0.5}), ("Adam", {"decoupled": True, "weight_decay": 0.1})]:
+                        ("RMSprop", {"centered": True, "momentum": 0.5}),
+                        ("Adam", {"decoupled": True, "weight_decay": 0.1})]:
             params = [a.copy() for a in init]
             opt = getattr(mod, cls)(params, lr=0.01, **kw)
             for g in grads:
@@ -138,7 +139,8 @@ def _python(code, env=None, timeout=120):
 @pytest.mark.skipif(not simdoptim.cpu_info()["openmp"], reason="built without OpenMP")
 @pytest.mark.parametrize("n", ["1", "3"])
 def test_omp_num_threads_is_respected(n):
-    proc = _python("import simdoptim; print('RESULT', simdoptim.get_num_threads(), simdoptim.cpu_info()['num_threads'])",
+    proc = _python("import simdoptim; "
+                   "print('RESULT', simdoptim.get_num_threads(), simdoptim.cpu_info()['num_threads'])",
                    env={"OMP_NUM_THREADS": n})
     assert proc.returncode == 0, proc.stderr
     assert _result(proc.stdout) == [n, n]
