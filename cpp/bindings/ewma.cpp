@@ -57,7 +57,8 @@ void ewma_scan(py::object x_obj, py::object out_obj, Real beta, int axis, Flag b
     const std::size_t blocks = a.inner == 1 ? 1 : (a.inner + kEWMABlock - 1) / kEWMABlock;
     const std::size_t per_item = a.length * (a.inner == 1 ? 1 : std::min(a.inner, kEWMABlock));
     ReleasedGIL nogil;
-    runtime::parallel_items(a.outer * blocks, per_item, [&](std::size_t b, std::size_t e) { scan(a, b, e); });
+    runtime::parallel_items(a.outer * blocks, per_item, [&](std::size_t b, std::size_t e) { scan(a, b, e); },
+                            runtime::Work::kScan);
 }
 
 }  // namespace

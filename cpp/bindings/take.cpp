@@ -74,7 +74,7 @@ std::ptrdiff_t first_out_of_range(const void* indices, bool idx64, std::size_t k
         std::lock_guard<std::mutex> lock(merge);
         lo = std::min(lo, l);
         hi = std::max(hi, h);
-    });
+    }, runtime::Work::kRead);
     if (lo >= -m && hi < m) return -1;
     for (std::size_t j = 0; j < k; ++j) {
         const std::int64_t v = idx64 ? static_cast<const std::int64_t*>(indices)[j] : static_cast<const std::int32_t*>(indices)[j];
