@@ -77,12 +77,17 @@ constexpr std::size_t kEWMABlock = 64;
 // indices[j] (int32 or int64, every one already checked to lie in [-length, length))
 // picks the unit of each source row that lands at position j of the destination row.
 // Rows of an (m, n) array gathered along axis 0 are single units of n * itemsize bytes.
+// Both sides are addressed through byte strides (negative ones too), so a Fortran-ordered,
+// transposed or sliced source is read where it lies, never copied first: unit r, j of the
+// source is at src + r * src_row + j * src_unit, of the destination at dst + r * dst_row +
+// j * dst_unit.
 struct Gather {
     const void* src = nullptr;
     void* dst = nullptr;
     const void* indices = nullptr;
     bool indices64 = true;
     std::size_t rows = 1, length = 0, count = 0, unit = 0;
+    std::ptrdiff_t src_row = 0, src_unit = 0, dst_row = 0, dst_unit = 0;
 };
 // take_elems splits each destination row into blocks of this many indices; each
 // (row, block) pair is one work item for the threads.
