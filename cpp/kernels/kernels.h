@@ -66,11 +66,14 @@ struct EWMAScan {
     void* out = nullptr;
     std::size_t outer = 0, length = 0, inner = 0;
     double beta = 0, one_minus_beta = 0;
-    const double* bias_correction = nullptr;  // length values 1 - beta^(t+1), or null
+    // bias_correction[t] = 1 - beta^(t+1) for t < corrected (null: no correction); from
+    // t = corrected on, 1 - beta^(t+1) is exactly 1 and the division is skipped (x / 1 == x)
+    const double* bias_correction = nullptr;
+    std::size_t corrected = 0;
 };
-// The inner dimension of an ewma scan is cut into blocks of this many elements; each
-// (outer, block) pair is one work item for the threads.
-constexpr std::size_t kEWMABlock = 64;
+// The inner dimension of an ewma scan is cut into blocks of this many elements (one
+// AVX-512 vector of float32); each (outer, block) pair is one work item for the threads.
+constexpr std::size_t kEWMABlock = 16;
 
 // dst = np.take(src, indices, axis) as a copy of bytes (take.cpp). The source is `rows`
 // rows of `length` units of `unit` bytes; the destination `rows` rows of `count` units;
