@@ -64,8 +64,18 @@ void ewma_scan(py::object x_obj, py::object out_obj, Real beta, int axis, Flag b
         if (bc.empty()) a.bias_correction = &one;  // not null: correction on, every divisor 1
     }
     auto scan = runtime::find_kernel("ewma", same_dtypes(dt))->ewma_scan;
-    const std::size_t blocks = a.inner == 1 ? 1 : (a.inner + kEWMABlock - 1) / kEWMABlock;
-    const std::size_t per_item = a.length * (a.inner == 1 ? 1 : std::min(a.inner, kEWMABlock));
+    // series side by side (inner > 1): blocks of adjacent series, as wide as possible (each
+    // time step then streams a long contiguous piece of the row) while every thread still
+    // gets a couple of blocks; multiples of 16 elements keep the vector loop whole
+    const std::size_t nt = std::size_t(runtime::threads_for(a.outer * a.length * a.inner, runtime::Work::kScan));
+    if (a.inner > 1) {
+        const std::size_t per_outer = (2 * nt + a.outer - 1) / a.outer;  // blocks wanted per outer index
+        std::size_t b = (a.inner + per_outer - 1) / per_outer;
+        b = std::min(kEWMABlock, std::max<std::size_t>(16, (b + 15) / 16 * 16));
+        a.block = b;
+    }
+    const std::size_t blocks = a.inner == 1 ? 1 : (a.inner + a.block - 1) / a.block;
+    const std::size_t per_item = a.length * (a.inner == 1 ? 1 : std::min(a.inner, a.block));
     ReleasedGIL nogil;
     if (a.inner == 1) {
         // rows go to the threads in groups of 16, the kernel's vector group (kernels/ewma.cpp)

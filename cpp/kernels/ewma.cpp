@@ -63,11 +63,15 @@ void ewma_scan(const EWMAScan& a, std::size_t item_begin, std::size_t item_end) 
         }
         return;
     }
-    const std::size_t blocks = (inner + kEWMABlock - 1) / kEWMABlock;
+    // a block of adjacent series walks down the time axis with its averages in v (L1): each
+    // time step reads and writes one contiguous piece of a row, as a stream
+    const std::size_t B = a.block < kEWMABlock ? a.block : kEWMABlock;
+    const std::size_t blocks = (inner + B - 1) / B;
     for (std::size_t item = item_begin; item < item_end; ++item) {
-        const std::size_t o = item / blocks, j0 = (item % blocks) * kEWMABlock;
-        const std::size_t width = (inner - j0) < kEWMABlock ? (inner - j0) : kEWMABlock;
-        alignas(64) T v[kEWMABlock] = {};
+        const std::size_t o = item / blocks, j0 = (item % blocks) * B;
+        const std::size_t width = (inner - j0) < B ? (inner - j0) : B;
+        alignas(64) T v[kEWMABlock];
+        for (std::size_t j = 0; j < width; ++j) v[j] = T(0);
         for (std::size_t t = 0; t < L; ++t) {
             const T* xr = x + (o * L + t) * inner + j0;
             T* outr = out + (o * L + t) * inner + j0;

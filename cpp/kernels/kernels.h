@@ -70,10 +70,11 @@ struct EWMAScan {
     // t = corrected on, 1 - beta^(t+1) is exactly 1 and the division is skipped (x / 1 == x)
     const double* bias_correction = nullptr;
     std::size_t corrected = 0;
+    // inner > 1: the inner dimension is cut into blocks of `block` (<= kEWMABlock) elements;
+    // each (outer, block) pair is one work item for the threads
+    std::size_t block = 1;
 };
-// The inner dimension of an ewma scan is cut into blocks of this many elements (one
-// AVX-512 vector of float32); each (outer, block) pair is one work item for the threads.
-constexpr std::size_t kEWMABlock = 16;
+constexpr std::size_t kEWMABlock = 2048;
 
 // dst = np.take(src, indices, axis) as a copy of bytes (take.cpp). The source is `rows`
 // rows of `length` units of `unit` bytes; the destination `rows` rows of `count` units;
@@ -103,7 +104,7 @@ constexpr std::size_t kGatherTileBytes = 64;
 using UpdateFn = void (*)(const Slot&, std::size_t begin, std::size_t end);
 // true when data[begin, end) holds no NaN or infinity
 using FiniteFn = bool (*)(const void* data, std::size_t begin, std::size_t end);
-// items are (outer, inner block) pairs, see kEWMABlock
+// items are (outer, inner block) pairs, see EWMAScan::block
 using EWMAScanFn = void (*)(const EWMAScan&, std::size_t item_begin, std::size_t item_end);
 // smallest and largest index of indices[begin, end), begin < end
 using IndexBoundsFn = void (*)(const void* indices, std::size_t begin, std::size_t end, std::int64_t* lo,
