@@ -94,8 +94,15 @@ def test_a_late_worker_touches_nothing_and_is_not_waited_for(restore_runtime):
     core._set_parallel_grain(64)
     w = np.ones(200_000, np.float32)
     g = np.full_like(w, 0.5)
-    opt = simdoptim.GD([w], lr=1.0)
-    opt.step([g])  # the pool's worker exists and has gone to sleep or is spinning
+    opt = simdoptim.GD([w], lr=0.0)
+    for _ in range(500):  # until a step the worker helped with (which also ends any back-off)
+        helped = core._runtime_counters()["worker_chunks"]
+        opt.step([g])
+        if core._runtime_counters()["worker_chunks"] > helped:
+            break
+    else:
+        pytest.skip("the pool's worker never got a CPU in 500 steps (a saturated machine)")
+    opt.lr = 1.0
     time.sleep(0.05)  # past the spin: the worker sleeps
     delay_s = 2.0
     core._set_worker_delay_us(int(delay_s * 1e6))
@@ -104,14 +111,19 @@ def test_a_late_worker_touches_nothing_and_is_not_waited_for(restore_runtime):
     opt.step([g])  # wakes the worker, which now sleeps 2 s before it looks for a chunk
     elapsed = time.perf_counter() - t0
     assert elapsed < delay_s / 2, elapsed  # the caller did every chunk and did not wait
-    assert (w == 0.0).all()
+    assert (w == 0.5).all()
     w[:] = 7.0  # the arrays are the user's again
     time.sleep(delay_s * 1.5)  # the worker has woken, found nothing left and gone back to sleep
     assert (w == 7.0).all()
     assert core._runtime_counters()["worker_chunks"] == before
     core._set_worker_delay_us(0)
-    opt.step([g])  # and the pool still works
+    backoff = core._runtime_counters()["backoff_calls"]
+    opt.step([g])  # a call no worker helped: the next one runs alone, waking no one
+    assert core._runtime_counters()["backoff_calls"] == backoff + 1
     assert (w == 6.5).all()
+    for _ in range(70):  # the back-off ends (at most 63 calls) and the pool still works
+        opt.step([g])
+    assert (w == 6.5 - 70 * 0.5).all()
 
 
 def test_workers_share_the_work_when_they_are_awake(restore_runtime):

@@ -118,6 +118,7 @@ SIMDOPTIM_BINDING(runtime) {
         py::dict d;
         d["inline_calls"] = runtime::inline_calls();
         d["worker_chunks"] = runtime::worker_chunks();
+        d["backoff_calls"] = runtime::backoff_calls();
         d["pool_workers"] = runtime::pool_workers();
         return d;
     }, "Private (tests): calls that ran alone because the pool was busy, chunks run by pool workers.");

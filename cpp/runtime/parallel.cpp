@@ -16,7 +16,10 @@
 // however many threads a job uses. An idle worker spins on the job word for spin_us (a
 // step that follows soon finds it awake) and then sleeps on a futex; a caller whose last
 // chunks are held by workers spins briefly and then sleeps too, so a worker that was
-// preempted can have the caller's core.
+// preempted can have the caller's core. When the workers do not get a core (other processes
+// have them), calls stop waking them for a while (a doubling back-off, see run()), so an
+// oversubscribed machine runs the step on the caller alone instead of paying wake-ups and
+// waits for threads that will not run.
 //
 // Fork: the child of a fork has none of the parent's workers. A pthread_atfork child
 // handler abandons the parent's pool (its memory is never touched again) and the child
@@ -113,7 +116,7 @@ inline std::size_t width_of(std::uint64_t s) { return std::size_t((s >> (kNextBi
 inline bool has_work_for(std::uint64_t s, std::size_t slot) { return next_of(s) < chunks_of(s) && slot < width_of(s); }
 
 std::atomic<double> g_spin_us{50.0};
-std::atomic<unsigned long long> g_inline_calls{0}, g_worker_chunks{0};
+std::atomic<unsigned long long> g_inline_calls{0}, g_worker_chunks{0}, g_backoff_calls{0};
 std::atomic<unsigned> g_worker_delay_us{0};  // tests: a worker that wakes late
 
 struct alignas(64) WorkerState {
@@ -146,6 +149,7 @@ class Pool {
     ChunkFn fn_ = nullptr;  // read by workers only after a valid claim (see the top)
     void* ctx_ = nullptr;
     std::uint64_t epoch_ = 0;
+    unsigned skip_ = 0, backoff_ = 0;  // see the end of run()
     std::mutex start_mu_;  // serialises thread creation
     std::atomic<int> started_{0};
     std::unique_ptr<WorkerState[]> states_{new WorkerState[kMaxThreads]};
@@ -248,9 +252,19 @@ void Pool::run(std::size_t width, std::size_t chunks, ChunkFn fn, void* ctx) {
         busy_.store(false, std::memory_order_release);
         return;
     }
+    if (skip_ > 0) {
+        // recent calls found no worker to help (another process has the cores) or waited
+        // for one: run alone for a while rather than wake a thread that will not run
+        --skip_;
+        g_backoff_calls.fetch_add(1, std::memory_order_relaxed);
+        for (std::size_t c = 0; c < chunks; ++c) fn(ctx, 0, c);
+        busy_.store(false, std::memory_order_release);
+        return;
+    }
     fn_ = fn;
     ctx_ = ctx;
     done_.store(0, std::memory_order_relaxed);
+    const auto start = Clock::now();
     epoch_ = (epoch_ + 1) & ((std::uint64_t(1) << (64 - kNextBits - kChunkBits - kWidthBits)) - 1);
     job_.store(pack(epoch_, width, chunks, 0), std::memory_order_seq_cst);
     wake_children(0, width);
@@ -261,6 +275,8 @@ void Pool::run(std::size_t width, std::size_t chunks, ChunkFn fn, void* ctx) {
     }
     // every chunk is claimed; wait for the workers' ones still running
     const std::uint32_t theirs = std::uint32_t(chunks - mine);
+    const auto own_end = Clock::now();
+    bool waited = false;
     if (done_.load(std::memory_order_acquire) != theirs) {
         const auto until = Clock::now() + std::chrono::microseconds(20);
         for (unsigned i = 1; done_.load(std::memory_order_acquire) != theirs; ++i) {
@@ -273,6 +289,15 @@ void Pool::run(std::size_t width, std::size_t chunks, ChunkFn fn, void* ctx) {
             if (done_.load(std::memory_order_seq_cst) != theirs) done_waiter_.wait(seen);
             caller_sleeping_.store(false, std::memory_order_seq_cst);
         }
+        waited = Clock::now() - own_end > own_end - start;
+    }
+    // A call that no worker helped, or that waited longer for a worker than it worked
+    // itself, makes the next 1, 3, 7, ... 63 calls run alone; a call that was helped ends it.
+    if (theirs == 0 || waited) {
+        backoff_ = backoff_ < 6 ? backoff_ + 1 : 6;
+        skip_ = (1u << backoff_) - 1;
+    } else {
+        backoff_ = 0;
     }
     busy_.store(false, std::memory_order_release);
 }
@@ -316,8 +341,8 @@ int default_threads() {
 std::atomic<int> g_threads{default_threads()};
 
 // Elements per thread below which one more thread does not pay, per kind of work: the size
-// at which two threads first beat one (python bench/bench_runtime.py --knee, 2-core EPYC,
-// idle): a thread is woken in 5-20 us and must then have more than that much work.
+// at which two threads first beat one (python bench/bench_runtime.py knee, 2-core EPYC): a
+// thread is woken in 5-50 us and must then have several times that much work.
 std::atomic<std::size_t> g_grain[int(Work::kCount)] = {{65536}, {131072}, {32768}, {16384}};
 std::atomic<std::size_t> g_grain_override{0};
 
@@ -386,6 +411,7 @@ int pool_workers() {
     Pool* p = g_pool.load(std::memory_order_acquire);
     return p ? p->workers() : 0;
 }
+unsigned long long backoff_calls() { return g_backoff_calls.load(std::memory_order_relaxed); }
 unsigned long long inline_calls() { return g_inline_calls.load(std::memory_order_relaxed); }
 void set_worker_delay_us(unsigned us) { g_worker_delay_us.store(us, std::memory_order_relaxed); }
 unsigned long long worker_chunks() { return g_worker_chunks.load(std::memory_order_relaxed); }

@@ -48,6 +48,8 @@ int pool_workers();
 // Times a call found the pool busy (another thread's call, or a nested call) and ran on its
 // own thread alone; and chunks run by workers rather than by callers (tests, diagnostics).
 unsigned long long inline_calls();
+// Calls run on the caller alone because recent calls found no worker able to help.
+unsigned long long backoff_calls();
 unsigned long long worker_chunks();
 // Tests: every worker sleeps this long after it wakes, before it looks for a chunk.
 void set_worker_delay_us(unsigned us);
