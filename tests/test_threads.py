@@ -1,6 +1,7 @@
 """Threads and processes: the GIL is released in every kernel; concurrent Python threads,
 any thread count and OMP_NUM_THREADS give the same bits; a process forked after the kernels
-ran threads can still use them (GNU libgomp would hang it; see cpp/runtime/parallel.cpp)."""
+ran threads can still use them, with threads of its own (see cpp/runtime/parallel.cpp;
+tests/test_pool.py tests the pool itself)."""
 
 from __future__ import annotations
 
@@ -136,7 +137,6 @@ def _python(code, env=None, timeout=120):
                           timeout=timeout, env=full_env)
 
 
-@pytest.mark.skipif(not simdoptim.cpu_info()["openmp"], reason="built without OpenMP")
 @pytest.mark.parametrize("n", ["1", "3"])
 def test_omp_num_threads_is_respected(n):
     proc = _python("import simdoptim; "
@@ -168,15 +168,15 @@ FORK_CHILD = """
         opt = simdoptim.Adam(p)
         for _ in range(5):
             opt.step(g)
-        return p[0].tobytes(), simdoptim.cpu_info()["single_threaded_after_fork"], simdoptim.get_num_threads()
+        return p[0].tobytes(), simdoptim.cpu_info()["pool_workers"], simdoptim.get_num_threads()
 
     if __name__ == "__main__":
-        here = [steps(s) for s in range(3)]          # the parent opens OpenMP regions first
-        assert not simdoptim.cpu_info()["single_threaded_after_fork"]
+        here = [steps(s) for s in range(3)]          # the parent starts its pool first
+        assert simdoptim.cpu_info()["pool_workers"] >= 1
         with mp.get_context("fork").Pool(2) as pool:
             there = pool.map(steps, range(3))
         assert [h[0] for h in here] == [t[0] for t in there], "different numbers in the child"
-        assert all(t[1] and t[2] == 1 for t in there), there
+        assert all(t[1] >= 1 and t[2] == 2 for t in there), [t[1:] for t in there]
         print("RESULT ok", simdoptim.get_num_threads())
 """
 

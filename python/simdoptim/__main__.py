@@ -27,8 +27,10 @@ def _info(args):
     print(f"  compiled     {', '.join(info['compiled_isas'])}")
     feats = " ".join(f"{k}{'+' if v else '-'}" for k, v in info["cpu_features"].items())
     print(f"  cpu features {feats}")
-    print(f"  openmp       {info['openmp']}")
+    print(f"  threading    {info['threading']}   (idle workers spin {info['spin_us']:g} us, then sleep)")
     print(f"  num_threads  {info['num_threads']}   (OMP_NUM_THREADS or simdoptim.set_num_threads)")
+    grains = ", ".join(f"{k} {v}" for k, v in info["parallel_grains"].items())
+    print(f"  grains       {grains}   (elements per thread below which no further thread is used)")
     return 0
 
 
