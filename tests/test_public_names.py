@@ -45,6 +45,8 @@ MODULES = {
     "simdoptim.functional": COVERED,
     "simdoptim.reference": COVERED,
     "simdoptim._algorithms": PRIVATE,
+    "simdoptim._bench_compare": PRIVATE,
+    "simdoptim._bench_load": PRIVATE,
     "simdoptim._bench_rows": PRIVATE,
     "simdoptim._checks": PRIVATE,
     "simdoptim._console": PRIVATE,

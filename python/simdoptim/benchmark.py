@@ -317,9 +317,9 @@ def add_arguments(p):
                    "--sizes, --dtypes, --threads; plotted with --png) instead of running")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="compare two --json runs row by row, flagging "
-                   "changes beyond the noise the unchanged peers show (simdoptim.bench_compare)")
+                   "changes beyond the noise the unchanged peers show (simdoptim._bench_compare)")
     p.add_argument("--load", type=int, metavar="N", help="time single steps idle and with N busy processes: p50 and "
-                   "p90, torch fused beside (simdoptim.bench_load; --kernels, --sizes)")
+                   "p90, torch fused beside (simdoptim._bench_load; --kernels, --sizes)")
 
 
 class _Refused(Exception):
@@ -386,11 +386,11 @@ def run_command(args, out=None):
     out = sys.stdout if out is None else out
     err = sys.stderr
     if getattr(args, "compare", None):
-        from . import bench_compare
+        from . import _bench_compare as bench_compare
 
         return bench_compare.main(*args.compare, out=out)
     if getattr(args, "load", None) is not None:
-        from . import bench_load
+        from . import _bench_load as bench_load
 
         return bench_load.run(args, out)
     try:
