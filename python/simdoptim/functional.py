@@ -17,7 +17,8 @@ import numpy as np
 
 from . import _algorithms, _checks, _core
 
-__all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite"]
+__all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "adagrad_update", "ema_update", "ewma",
+           "all_finite"]
 
 Arrays = Sequence[np.ndarray]
 
@@ -147,6 +148,36 @@ def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Ar
         "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None}, params)
     _core.update(func, "adam", params, grads, [exp_avgs, exp_avg_sqs, max_exp_avg_sqs],
                  _algorithms.Adam.values(hp), step=step, labels=_names(func, names, params))
+
+
+def adagrad_update(params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float = 0.01,
+                   lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0, maximize: bool = False,
+                   names: Sequence[str] | None = None) -> None:
+    r"""Adagrad, in place (``step`` is t, 1 on the first update): with ``g := -g`` if
+    ``maximize`` and ``g := g + weight_decay * w``, :math:`s \leftarrow s + g^2`,
+    :math:`w \leftarrow w - \alpha_t\, g / (\sqrt{s} + \epsilon)`,
+    :math:`\alpha_t = \alpha / (1 + (t-1)\,\text{lr\_decay})` (a float64 scalar).
+
+    Args:
+        params, grads, names: as in :func:`gd_update`.
+        state_sums: the sums of squared gradients, one per parameter (its shape, dtype and
+            order), updated in place; ``initial_accumulator_value`` (0 by default) before the
+            first update.
+        step: the number of this update, an int >= 1.
+        lr (>= 0, default 0.01), lr_decay (>= 0, default 0), eps (>= 0, default 1e-10; with
+            eps 0 the sums must start > 0 or a zero gradient divides 0 by 0), weight_decay
+            (>= 0), maximize (bool: ascend instead of descend).
+
+    Raises: as :func:`gd_update`; TypeError for a non-int step, ValueError for step < 1.
+
+    Sources: Duchi, Hazan & Singer 2011; ``torch.optim.Adagrad`` (lr_decay, maximize).
+    """
+    func = "adagrad_update"
+    _checks.check_step(func, step)
+    hp = _algorithms.check_hyper(func, _algorithms.Adagrad, {
+        "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}, params)
+    _core.update(func, "adagrad", params, grads, [state_sums], _algorithms.Adagrad.values(hp), step=step,
+                 labels=_names(func, names, params))
 
 
 def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias_correction: bool = False,

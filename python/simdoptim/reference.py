@@ -29,8 +29,8 @@ from ._optimizer import Backend, PythonPlan
 from ._optimizer import bias_correction as _bias_correction
 
 __all__ = [
-    "gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
-    "GD", "Momentum", "RMSprop", "Adam", "EMA", "take", "MiniBatches",
+    "gd_update", "momentum_update", "rmsprop_update", "adam_update", "adagrad_update", "ema_update", "ewma",
+    "all_finite", "GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA", "take", "MiniBatches",
 ]
 
 
@@ -178,6 +178,37 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=0.001, beta1=0
         w -= lr * m_hat / (np.sqrt(v_hat + eps_root) + eps)
 
 
+def adagrad_update(params, grads, state_sums, *, step, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
+                   maximize=False, names=None):
+    r"""Adagrad, in place; ``step`` is ``t``, 1 on the first update.
+
+    .. math::  g \leftarrow -g \ (\text{maximize}),\qquad g \leftarrow g + \lambda w \ (\lambda = \text{weight\_decay})
+    .. math::  s \leftarrow s + g^2,\qquad
+               w \leftarrow w - \alpha_t\, \frac{g}{\sqrt{s} + \epsilon},\qquad
+               \alpha_t = \frac{\alpha}{1 + (t - 1)\,\text{lr\_decay}}
+
+    ``alpha_t`` is computed in float64 once per step. ``s`` starts at the optimizer's
+    ``initial_accumulator_value`` (0 by default). Source: Duchi, Hazan & Singer, "Adaptive
+    Subgradient Methods" (JMLR 2011); ``torch.optim.Adagrad`` for the options.
+    """
+    func = "adagrad_update"
+    _checks.check_step(func, step)
+    hp = _algorithms.check_hyper(func, _algorithms.Adagrad, {
+        "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
+    }, params)
+    _checks.collect(func, params, grads, (("state_sums", state_sums),), names)
+    lr, lr_decay, eps, weight_decay, maximize = (hp["lr"], hp["lr_decay"], hp["eps"], hp["weight_decay"],
+                                                 hp["maximize"])
+    clr = lr / (1.0 + (int(step) - 1) * lr_decay)  # alpha_t, float64
+    for w, g, s in zip(params, grads, state_sums):
+        if maximize:
+            g = -g                          # g = -g
+        if weight_decay != 0.0:
+            g = g + weight_decay * w        # g = g + lambda*w
+        s += g * g                          # s = s + g^2
+        w -= clr * g / (np.sqrt(s) + eps)   # w = w - alpha_t * g / (sqrt(s) + eps)
+
+
 def ema_update(averages, values, *, beta, step, bias_correction=False, outs=None, names=None):
     r"""Running averages, in place: :math:`v \leftarrow \beta v + (1-\beta)\, x`.
 
@@ -243,7 +274,7 @@ def all_finite(arrays):
 
 #: update function of each algorithm (by its kernel's name)
 UPDATES = {"gd": gd_update, "momentum": momentum_update, "rmsprop": rmsprop_update, "adam": adam_update,
-           "ema": ema_update}
+           "adagrad": adagrad_update, "ema": ema_update}
 
 
 def _plan(cls, func, params, states, groups, num_groups, labels):
@@ -258,6 +289,7 @@ GD = _algorithms.GD.using(BACKEND, __name__)
 Momentum = _algorithms.Momentum.using(BACKEND, __name__)
 RMSprop = _algorithms.RMSprop.using(BACKEND, __name__)
 Adam = _algorithms.Adam.using(BACKEND, __name__)
+Adagrad = _algorithms.Adagrad.using(BACKEND, __name__)
 EMA = _algorithms.EMA.using(BACKEND, __name__)
 
 
