@@ -24,7 +24,7 @@ from simdoptim import functional, reference
 FAST = types.SimpleNamespace(
     name="fast",
     **{k: getattr(functional, k) for k in functional.__all__},
-    **{k: getattr(simdoptim, k) for k in ("GD", "Momentum", "RMSprop", "Adam", "EMA", "take", "MiniBatches")},
+    **{k: getattr(simdoptim, k) for k in ("GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA", "take", "MiniBatches")},
 )
 REF = types.SimpleNamespace(name="reference", **{k: getattr(reference, k) for k in reference.__all__})
 BACKENDS = [FAST, REF]
