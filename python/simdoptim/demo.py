@@ -185,7 +185,7 @@ class _Progress:
     """A progress bar per run: tqdm if installed, else rich, else a plain text bar when the
     output is a terminal, else nothing (a finished run still prints its line)."""
 
-    def __init__(self, total, desc, enabled=True, stream=None):
+    def __init__(self, total, desc, enabled=True, stream=None, unit="epoch"):
         self.total, self.desc, self.stream = total, desc, stream or sys.stderr
         self._bar = self._rich = None
         self._plain = False
@@ -195,7 +195,7 @@ class _Progress:
         try:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, unit="epoch", leave=False, file=self.stream, mininterval=0.2)
+            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, file=self.stream, mininterval=0.2)
             return
         except ImportError:
             pass
