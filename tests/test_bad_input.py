@@ -214,6 +214,72 @@ CASES = [
     Case("set lr NaN", lambda B: opt_call(B, lambda o: setattr(o, "lr", float("nan"))), ValueError, "lr"),
     Case("set lr a string", lambda B: opt_call(B, lambda o: setattr(o, "lr", "fast")), TypeError, "lr"),
     Case("EMA shape changes", lambda B: _ema_call(B, lambda e: e.update(f32(4))), ValueError, "x[0]"),
+    # ---- wrong types at every public function: the same exception, naming the argument, on both backends
+    Case("adam_update step a float", lambda B: adam_update_call(B, step=3.0), TypeError, "step"),
+    Case("adam_update step a bool", lambda B: adam_update_call(B, step=True), TypeError, "step"),
+    Case("adam_update beta1 None", lambda B: adam_update_call(B, beta1=None), TypeError, "beta1"),
+    Case("adam_update decoupled an int", lambda B: adam_update_call(B, decoupled=1), TypeError, "decoupled"),
+    Case("adam_update eps a string", lambda B: adam_update_call(B, eps="1e-8"), TypeError, "eps"),
+    Case("adam_update names a string", lambda B: adam_update_call(B, names="W"), TypeError, "names"),
+    Case("gd_update lr a list", lambda B: functional_call(B.gd_update, ([f32(3)], [f32(3)]), lr=[0.1]), TypeError, "lr"),
+    Case("gd_update weight_decay a bool", lambda B: functional_call(B.gd_update, ([f32(3)], [f32(3)]), lr=0.1,
+                                                                    weight_decay=True), TypeError, "weight_decay"),
+    Case("momentum_update nesterov a string", lambda B: functional_call(B.momentum_update, ([f32(3)], [f32(3)], [f32(3)]),
+                                                                        lr=0.1, nesterov="no"), TypeError, "nesterov"),
+    Case("momentum_update form an int", lambda B: functional_call(B.momentum_update, ([f32(3)], [f32(3)], [f32(3)]),
+                                                                  lr=0.1, form=1), ValueError, "form"),
+    Case("rmsprop_update momentum a string", lambda B: functional_call(B.rmsprop_update, ([f32(3)], [f32(3)], [f32(3)]),
+                                                                       lr=0.1, momentum="0.9"), TypeError, "momentum"),
+    Case("ema_update bias_correction an int", lambda B: functional_call(B.ema_update, ([f32(3)], [f32(3)]), beta=0.9,
+                                                                        step=1, bias_correction=1), TypeError,
+         "bias_correction"),
+    Case("ema_update step a float", lambda B: functional_call(B.ema_update, ([f32(3)], [f32(3)]), beta=0.9, step=1.0),
+         TypeError, "step"),
+    Case("ewma axis a float", lambda B: Call(lambda: B.ewma(np.ones((2, 3)), 0.9, axis=1.0), []), TypeError, "axis"),
+    Case("ewma beta a string", lambda B: Call(lambda: B.ewma(np.ones(3), "0.9"), []), TypeError, "beta"),
+    Case("ewma bias_correction a string", lambda B: Call(lambda: B.ewma(np.ones(3), 0.9, bias_correction="yes"), []),
+         TypeError, "bias_correction"),
+    Case("all_finite of None", lambda B: Call(lambda: B.all_finite(None), []), TypeError, "arrays"),
+    Case("take X a list", lambda B: Call(lambda: B.take([[1.0, 2.0]], np.array([0])), []), TypeError, "X"),
+    Case("take axis a float", lambda B: _take_call(B, axis=1.0), TypeError, "axis"),
+    Case("take out a list", lambda B: Call(lambda: B.take(f32(5, 2), np.array([0]), 0, [[0.0, 0.0]]), []), TypeError, "out"),
+    Case("MiniBatches batch_size a float", lambda B: Call(lambda: B.MiniBatches(f32(5, 2), batch_size=2.0), []),
+         TypeError, "batch_size"),
+    Case("MiniBatches seed a string", lambda B: Call(lambda: B.MiniBatches(f32(5, 2), seed="0"), []), TypeError, "seed"),
+    Case("MiniBatches shuffle an int", lambda B: Call(lambda: B.MiniBatches(f32(5, 2), shuffle=1), []), TypeError,
+         "shuffle"),
+    Case("MiniBatches X a list", lambda B: Call(lambda: B.MiniBatches([[1.0, 2.0]]), []), TypeError, "X"),
+    Case("ctor lr a string", lambda B: ctor_call(B, lambda: [f32(3)], lr="0.1"), TypeError, "lr"),
+    Case("ctor amsgrad an int", lambda B: ctor_call(B, lambda: [f32(3)], amsgrad=1), TypeError, "amsgrad"),
+    Case("ctor beta None", lambda B: ctor_call(B, lambda: [f32(3)], cls="Momentum", beta=None), TypeError, "beta"),
+    Case("ctor centered a string", lambda B: ctor_call(B, lambda: [f32(3)], cls="RMSprop", centered="yes"), TypeError,
+         "centered"),
+    Case("ctor weight_decay a list", lambda B: ctor_call(B, lambda: [f32(3)], cls="GD", weight_decay=[0.1]), TypeError,
+         "weight_decay"),
+    Case("EMA beta a string", lambda B: Call(lambda: B.EMA("0.9"), []), TypeError, "beta"),
+    Case("EMA bias_correction an int", lambda B: Call(lambda: B.EMA(0.9, bias_correction=1), []), TypeError,
+         "bias_correction"),
+    Case("EMA.update of a string", lambda B: _ema_call(B, lambda e: e.update("1.0")), TypeError, "x"),
+    Case("set beta1 a string", lambda B: opt_call(B, lambda o: setattr(o, "beta1", "0.9")), TypeError, "beta1"),
+    Case("group lr a string", lambda B: opt_call(B, lambda o: o.param_groups[0].__setitem__("lr", "0.1")), TypeError,
+         "lr"),
+    Case("load_state_dict of a list", lambda B: opt_call(B, lambda o: o.load_state_dict([1, 2])), TypeError, "state"),
+    Case("prepare of another function", lambda B: Call(lambda: B.prepare(np.add, [f32(3)]), []), TypeError, "update"),
+    Case("prepare lr < 0", lambda B: Call(lambda: B.prepare(B.gd_update, [f32(3)], lr=-1.0)([f32(3)]), []),
+         ValueError, "lr"),
+    Case("prepared call grad shape differs", lambda B: (lambda p: Call(
+        lambda: B.prepare(B.gd_update, p, lr=0.1)([f32(4)]), p))([f32(3)]), ValueError, "grads[0]"),
+    # ---- hyper-parameters that vanish in the parameters' dtype (eps = 1e-46 is 0 in float32)
+    Case("adam_update eps 0 in float32", lambda B: adam_update_call(B, eps=1e-46), ValueError, "eps"),
+    Case("adam_update eps and eps_root 0", lambda B: adam_update_call(B, eps=0.0), ValueError, "eps"),
+    Case("rmsprop_update eps 0 in float32", lambda B: functional_call(B.rmsprop_update, ([f32(3)], [f32(3)], [f32(3)]),
+                                                                      lr=0.1, eps=1e-46), ValueError, "float32"),
+    Case("ctor Adam eps 0 in float32", lambda B: ctor_call(B, lambda: [f32(3)], eps=1e-46), ValueError, "eps"),
+    Case("ctor RMSprop eps 0 in float32", lambda B: ctor_call(B, lambda: [f32(3)], cls="RMSprop", eps=1e-46),
+         ValueError, "float32"),
+    Case("set eps 0 in float32", lambda B: opt_call(B, lambda o: setattr(o, "eps", 1e-46)), ValueError, "eps"),
+    Case("group eps 0 in float32", lambda B: opt_call(B, lambda o: o.param_groups[0].__setitem__("eps", 1e-46)),
+         ValueError, "float32"),
     Case("EMA complex values", lambda B: _ema_call(B, lambda e: e.update(np.ones(3, np.complex128))), TypeError, "x"),
 ]
 
@@ -261,6 +327,8 @@ def test_bad_input_is_refused_before_anything_is_written(case, backend):
     # the exact type, not a subclass: both backends must agree on it
     assert type(info.value) is case.exc, f"{backend.name}: {type(info.value).__name__}: {info.value}"
     assert case.text in str(info.value), str(info.value)
+    # pybind11's generic refusal lists signatures instead of naming what was wrong
+    assert "incompatible function arguments" not in str(info.value), str(info.value)
     assert [a.tobytes() for a in call.arrays] == before
     assert _state_bytes(call.opt) == state_before
     if call.fresh is not None:
@@ -328,3 +396,15 @@ def test_reference_updates_non_contiguous_params_in_place(view):
         twin.step([g])
     assert p.tobytes() == c.tobytes()  # the caller's view itself was updated
     np.testing.assert_array_equal(base[untouched], expected_other)  # and nothing else of its base
+
+
+def test_fast_functions_have_the_reference_signatures():
+    """inspect, help() and editors read the fast functions' signatures, and they are the
+    reference's: same parameters, kinds and defaults."""
+    import inspect
+
+    for name in functional.__all__:
+        fast, ref = inspect.signature(getattr(functional, name)), inspect.signature(getattr(reference, name))
+        assert [(p.name, p.kind, p.default) for p in fast.parameters.values()] == \
+            [(p.name, p.kind, p.default) for p in ref.parameters.values()], name
+        assert getattr(functional, name).__doc__, name

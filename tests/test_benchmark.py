@@ -22,6 +22,15 @@ def isa_and_grain():
     _core._set_parallel_grain(before["parallel_grain"])
 
 
+@pytest.fixture(autouse=True)
+def short_window(monkeypatch):
+    """The load readings of every command run here watch the CPUs for 0.05 s, not 0.5 s."""
+    from simdoptim import _machine
+
+    monkeypatch.setattr(_machine, "WINDOW_S", 0.05)
+    return _machine
+
+
 # -- registry --------------------------------------------------------------------------
 
 
@@ -61,7 +70,9 @@ def tiny_config():
 
 
 def test_suite_runs_on_tiny_sizes(monkeypatch):
-    monkeypatch.setattr(benchmark, "_ENABLED", {"numpy", "torch"})  # DeepSpeed's op build is slow
+    from simdoptim import _bench_rows
+
+    monkeypatch.setattr(_bench_rows, "_ENABLED", {"numpy", "torch"})  # DeepSpeed's op build is slow
     results = benchmark.run(tiny_config(), progress=False)
     results += benchmark.run(dict(tiny_config(), dtypes=("float64",), many=(), threads="all"), progress=False)
     rows = {name for name, row in benchmark.ROWS.items() if all(benchmark._has(c) for c in row.covers)}
@@ -112,9 +123,11 @@ def test_plot_or_clear_skip(tmp_path):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        assert benchmark.plot(results, str(path)) is False
+        written, message = benchmark.plot(results, str(path))
+        assert not written and "matplotlib cannot be imported" in message and not path.exists()
     else:
-        assert benchmark.plot(results, str(path)) is True
+        written, message = benchmark.plot(results, str(path))
+        assert written and message.startswith(f"plot written to {path}")
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -204,3 +217,150 @@ def test_adam_late_steps_match_the_reference_bit_for_bit(isa, dtype, step, amsgr
     for r, f in zip(ref, fast):
         if r is not None:
             assert r.tobytes() == f.tobytes()
+
+
+# -- what the command says: the machine's load, the plot, bad options ------------------------
+
+QUIET = {"cpus": 2, "window_s": 0.5, "others_busy_fraction": 0.01, "others_cpu": 0.02, "others_runnable": 0.0,
+         "loadavg": [0.1, 0.2, 0.3]}
+BUSY = {"cpus": 2, "window_s": 0.5, "others_busy_fraction": 0.9, "others_cpu": 1.8, "others_runnable": 2.4,
+        "loadavg": [2.6, 2.2, 1.9]}
+SMALL_RUN = ["--sizes", "1000", "--kernels", "GD", "--rounds", "1", "--no-many", "--peers", "numpy", "--quiet"]
+
+
+
+
+def test_json_records_the_machine_load(tmp_path, short_window, capsys):
+    out = tmp_path / "bench.json"
+    assert benchmark.main(SMALL_RUN + ["--json", str(out)]) == 0
+    load = json.loads(out.read_text())["environment"]["load"]
+    for when in ("before", "after"):
+        r = load[when]
+        assert r["cpus"] == short_window.cpu_count() and r["window_s"] == 0.05
+        if r["others_busy_fraction"] is not None:  # /proc/stat (Linux)
+            assert 0.0 <= r["others_busy_fraction"] <= 1.0 and 0.0 <= r["others_cpu"] <= r["cpus"]
+            assert r["others_runnable"] >= 0
+    assert isinstance(load["busy"], bool) and load["threads"] == simdoptim.get_num_threads()
+    text = capsys.readouterr().out
+    assert "machine load: before the run " in text and f"results written to {out}" in text
+
+
+@pytest.mark.parametrize("reading,busy", [(QUIET, False), (BUSY, True)], ids=["quiet", "busy"])
+def test_a_busy_machine_is_reported_with_what_it_does(tmp_path, short_window, monkeypatch, capsys, reading, busy):
+    monkeypatch.setattr(short_window, "read_load", lambda window_s=None: dict(reading))
+    out = tmp_path / "bench.json"
+    assert benchmark.main(SMALL_RUN + ["--threads", "1,2", "--json", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert ("warning: the machine was busy while the benchmark ran" in captured.out) == busy
+    assert ("warning: the machine is busy as the benchmark starts" in captured.err) == busy
+    if busy:
+        assert "other processes used 1.80 of the 2 CPUs" in captured.out
+        assert "The 2-thread rows suffer most" in captured.out and "not scheduled" in captured.out
+    load = json.loads(out.read_text())["environment"]["load"]
+    assert load["busy"] is busy and load["before"] == reading
+    # a saved run says it again when it is re-printed
+    assert benchmark.main(["--from-json", str(out)]) == 0
+    assert ("warning: the machine was busy" in capsys.readouterr().out) == busy
+
+
+def test_assess_counts_the_cpus_the_run_leaves_free():
+    from simdoptim import _machine
+
+    def reading(cpus, others, runnable=0.0, load1=0.0):
+        return dict(QUIET, cpus=cpus, others_cpu=others, others_runnable=runnable, loadavg=[load1, 0, 0])
+
+    assert not _machine.assess(reading(2, 0.1), reading(2, 0.2), threads=2)["busy"]
+    assert _machine.assess(reading(2, 0.6), reading(2, 0.1), threads=2)["busy"]
+    assert _machine.assess(reading(2, 0.1), reading(2, 0.1, runnable=1.5), threads=2)["busy"]
+    assert not _machine.assess(reading(2, 0.9), None, threads=1)["busy"]  # one CPU stays free
+    assert not _machine.assess(reading(16, 3.0, runnable=2.0, load1=3.0), None, threads=2)["busy"]
+    v = _machine.assess(reading(16, 15.0), None, threads=2)
+    assert v["busy"] and "15.00 of the 16 CPUs" in v["reasons"][0]
+    assert _machine.assess(reading(2, 0.0, load1=1.5), None, threads=2)["busy"]  # the load average before
+
+
+def test_read_load_sees_another_process_busy(short_window):
+    if short_window._proc_stat() is None:
+        pytest.skip("no /proc/stat on this OS: the load figures are None there")
+    import subprocess
+    import sys
+    import time
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        r = short_window.read_load(0.3)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert r["others_cpu"] >= 0.5, r  # at least half a CPU: the spinning process (and whoever else)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_png_plots_what_was_run(tmp_path, short_window, capsys, dtype):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "run.png"
+    assert benchmark.main(SMALL_RUN + ["--dtypes", dtype, "--png", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"plot written to {png}" in text and dtype in text.splitlines()[-1]
+    assert "matplotlib" not in text
+
+
+def test_png_says_why_there_is_no_plot(tmp_path, short_window, monkeypatch, capsys):
+    from simdoptim import _plotting
+
+    monkeypatch.setattr(_plotting, "matplotlib_missing", lambda: "No module named 'matplotlib'")
+    png = tmp_path / "run.png"
+    assert benchmark.main(SMALL_RUN + ["--png", str(png)]) == 0
+    assert "no plot: matplotlib cannot be imported (No module named 'matplotlib')" in capsys.readouterr().out
+    assert not png.exists()
+    monkeypatch.undo()
+    results = benchmark.run(dict(tiny_config(), sizes=(), threads="all"), progress=False,
+                            only={"GD": benchmark.ROWS["GD"]})
+    written, message = benchmark.plot(results, str(png))
+    assert not written and "only many-tensor layouts (3x200)" in message and not png.exists()
+
+
+def test_empty_cells_say_why():
+    torch = pytest.importorskip("torch")  # noqa: F841
+    results = benchmark.run(dict(tiny_config(), many=(), threads="all"), progress=False,
+                            only={"RMSprop": benchmark.ROWS["RMSprop"]})
+    assert "torch-fused" not in results[0]["ms"]
+    assert "fused=True" in results[0]["not_run"]["torch-fused"]
+    assert any(n.startswith("torch-fused: torch refuses fused=True") for n in benchmark.notes(results))
+
+
+def test_slow_peers_left_out_say_why(monkeypatch):
+    from simdoptim import _bench_rows
+
+    monkeypatch.setattr(_bench_rows, "SLOW_PEER_MAX_F64", 100)
+    results = benchmark.run(dict(tiny_config(), many=(), dtypes=("float64",), threads="all"), progress=False,
+                            only={"GD": benchmark.ROWS["GD"]})
+    assert "numpy" not in results[0]["ms"] and "float64 above" in results[0]["not_run"]["numpy"]
+    assert any(n.startswith("numpy: not run for float64 above") for n in benchmark.notes(results))
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--sizes", "abc"], "--sizes: 'abc' is not a whole number"),
+    (["--sizes", "0"], "--sizes: '0' is not a whole number"),
+    (["--dtypes", "float16"], "--dtypes: 'float16' is not float32 or float64"),
+    (["--rounds", "0"], "--rounds: must be >= 1, got 0"),
+    (["--threads", "0"], "--threads: '0' is not a thread count"),
+    (["--peers", "jax"], "--peers: unknown peer(s) ['jax']"),
+    (["--from-json", "no-such-file.json"], "--from-json: cannot read 'no-such-file.json'"),
+])
+def test_bad_options_are_refused_naming_the_option(argv, words, short_window, capsys):
+    # after the options of a small run (argparse keeps the last of a repeated option), so that
+    # an option wrongly accepted costs seconds, not minutes
+    assert benchmark.main(SMALL_RUN + argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m simdoptim bench: ") and words in err
+
+
+def test_saved_run_with_no_matching_rows_says_so(tmp_path, short_window, capsys):
+    out = tmp_path / "bench.json"
+    assert benchmark.main(SMALL_RUN + ["--json", str(out)]) == 0
+    capsys.readouterr()
+    assert benchmark.main(["--from-json", str(out), "--kernels", "Adam"]) == 1
+    assert "no saved rows match --kernels Adam" in capsys.readouterr().out

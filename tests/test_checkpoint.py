@@ -350,7 +350,7 @@ def test_save_keeps_file_mode_and_refuses_other_files(tmp_path):
     _save(path, 2.0)
     assert path.stat().st_mode & 0o777 == 0o640
     np.savez(tmp_path / "other.npz", a=np.ones(2))
-    with pytest.raises(KeyError, match="__simdoptim__"):
+    with pytest.raises(ValueError, match="other.npz.*__simdoptim__"):
         simdoptim.load_checkpoint(tmp_path / "other.npz")
     with pytest.raises(TypeError, match="state must be"):
         simdoptim.save_checkpoint(path, 42)
@@ -381,3 +381,65 @@ def test_version_1_checkpoint_still_loads_and_continues(backend):
         ema.update(g)
     assert snapshot(params) == snapshot(state["expected_params"])
     assert snapshot(ema.value) == snapshot(state["expected_ema"])
+
+
+# ---- states no optimizer could have produced, and counts out of range (refused, nothing changed)
+
+def _contradictions():
+    def step_zero_with_moved_buffers(sd):
+        sd["step"] = 0
+
+    def step_negative(sd):
+        sd["step"] = -3
+
+    def step_a_float(sd):
+        sd["step"] = 2.0
+
+    def step_a_bool(sd):
+        sd["step"] = True
+
+    def step_too_large(sd):
+        sd["step"] = 2**63
+
+    def epoch_negative(sd):
+        sd["epoch"] = -1
+
+    def skipped_a_float(sd):
+        sd["skipped_steps"] = 1.5
+
+    def eps_vanishes_in_float32(sd):
+        sd["param_groups"][0]["eps"] = 1e-46
+
+    return [step_zero_with_moved_buffers, step_negative, step_a_float, step_a_bool, step_too_large, epoch_negative,
+            skipped_a_float, eps_vanishes_in_float32]
+
+
+@pytest.mark.parametrize("mutate", _contradictions(), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_contradictory_or_out_of_range_state_is_refused(mutate, backend):
+    params = make_params(np.float32)
+    opt = BACKENDS[backend].Adam(params, lr=0.01)
+    train(opt, params, 0, 2)
+    sd = copy.deepcopy(opt.state_dict())
+    mutate(sd)
+    before = pickle.dumps(opt.state_dict())
+    with pytest.raises(ValueError, match=r"step|epoch|skipped_steps|eps"):
+        opt.load_state_dict(sd)
+    assert pickle.dumps(opt.state_dict()) == before
+
+
+@pytest.mark.parametrize("kind", ["scalar", "array"])
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_ema_state_with_step_zero_and_an_average_is_refused(kind, backend):
+    """Before: accepted, after which ema.value divided by 1 - beta**0 (inf, or ZeroDivisionError)."""
+    ema = BACKENDS[backend].EMA(0.9)
+    ema.update(2.0 if kind == "scalar" else np.full(3, 2.0))
+    sd = ema.state_dict()
+    sd["step"] = 0
+    fresh = BACKENDS[backend].EMA(0.5)
+    with pytest.raises(ValueError, match="step is 0"):
+        fresh.load_state_dict(sd)
+    assert fresh.t == 0 and fresh.value is None and fresh.beta == 0.5
+    sd["step"] = 1
+    fresh.load_state_dict(sd)
+    assert np.all(np.isfinite(fresh.value))

@@ -190,7 +190,7 @@ def test_float32_parameters():
         (lambda p, g: course.update_parameters_with_gd({"W1": p["W1"], "c1": p["b1"]}, g, 0.1), KeyError, "'b1'"),
         (lambda p, g: course.update_parameters_with_gd(p, {k: a for k, a in g.items() if k != "db2"}, 0.1),
          KeyError, "grads has no 'db2'"),
-        (lambda p, g: course.update_parameters_with_gd(p, g, -0.1), ValueError, "lr"),
+        (lambda p, g: course.update_parameters_with_gd(p, g, -0.1), ValueError, "learning_rate"),
         (lambda p, g: course.update_parameters_with_gd(p, {**g, "dW2": g["dW2"].T.copy()}, 0.1), ValueError, "shape"),
         (lambda p, g: course.update_parameters_with_momentum(p, g, course.initialize_velocity(p), 1.0, 0.1),
          ValueError, "beta"),
@@ -198,6 +198,29 @@ def test_float32_parameters():
         (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 1.0), TypeError, "t must be an int"),
         (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), True), TypeError, "t must be an int"),
         (lambda p, g: course.update_parameters_with_adam(p, g, {}, {}, 1), KeyError, "v has no 'dW1'"),
+        # every error names the course's function and argument, not the kernel's (gd_update: lr ...)
+        (lambda p, g: course.update_parameters_with_gd(p, g, "0.1"), TypeError,
+         r"^update_parameters_with_gd: learning_rate must be a real number, got str '0.1'$"),
+        (lambda p, g: course.update_parameters_with_gd(p, {**g, "dW2": g["dW2"].T.copy()}, 0.1), ValueError,
+         r"^update_parameters_with_gd: grads\['dW2'\] has shape \(5, 2\) but parameters\['W2'\] has shape \(2, 5\)$"),
+        (lambda p, g: course.update_parameters_with_gd(p, {**g, "db1": g["db1"].astype(np.float32)}, 0.1), TypeError,
+         r"^update_parameters_with_gd: grads\['db1'\] has dtype float32"),
+        (lambda p, g: course.update_parameters_with_gd(p, {**g, "db1": g["db1"].tolist()}, 0.1), TypeError,
+         r"^update_parameters_with_gd: grads\['db1'\] must be a numpy.ndarray, got list"),
+        (lambda p, g: course.update_parameters_with_gd(p, {**g, "dW1": p["W1"]}, 0.1), ValueError,
+         r"^update_parameters_with_gd: .*same memory"),
+        (lambda p, g: course.update_parameters_with_momentum(p, g, course.initialize_velocity(p), 0.9, None),
+         TypeError, r"^update_parameters_with_momentum: learning_rate must be a real number, got NoneType"),
+        (lambda p, g: course.update_parameters_with_momentum(p, g, course.initialize_velocity(p), 2, 0.1),
+         ValueError, r"^update_parameters_with_momentum: beta must be .* got 2$"),
+        (lambda p, g: course.update_parameters_with_momentum(p, g, {**course.initialize_velocity(p), "dW1": np.zeros(3)},
+                                                             0.9, 0.1), ValueError, r"^update_parameters_with_momentum: v\['dW1'\] has shape"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 1, epsilon=-1e-8), ValueError,
+         r"^update_parameters_with_adam: epsilon must be a finite number >= 0, got -1e-08$"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 1, beta2=1.0), ValueError,
+         r"^update_parameters_with_adam: beta2 must be"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, course.initialize_adam(p)[0], {}, 1), KeyError,
+         "s has no 'dW1'"),
     ],
 )
 def test_bad_input_is_refused_before_anything_changes(call, exc, words):
@@ -248,6 +271,8 @@ def test_random_mini_batches_defaults():
         ((np.zeros((2, 5)), [[0, 1, 0, 1, 0]]), TypeError, "Y must be a numpy.ndarray"),
         ((np.zeros((2, 5)), np.zeros((1, 5)), 0), ValueError, "mini_batch_size"),
         ((np.zeros((2, 5)), np.zeros((1, 5)), 2.0), TypeError, "mini_batch_size"),
+        ((np.zeros((2, 5)), np.zeros((1, 5)), 2, "7"), TypeError, r"^random_mini_batches: seed must be an int"),
+        ((np.zeros((2, 5)), np.zeros((1, 5)), 2, -1), ValueError, r"^random_mini_batches: seed must be in"),
     ],
 )
 def test_random_mini_batches_checks(args, exc, words):
@@ -256,6 +281,22 @@ def test_random_mini_batches_checks(args, exc, words):
 
 
 # ---- decay ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: course.update_lr(-0.1, 1, 1), ValueError, r"^update_lr: learning_rate0 must be .* got -0.1$"),
+    (lambda: course.update_lr(0.1, "1", 1), TypeError, r"^update_lr: epoch_num must be a real number, got str '1'$"),
+    (lambda: course.update_lr(0.1, -1, 1), ValueError, r"^update_lr: epoch_num must be .* got -1$"),
+    (lambda: course.update_lr(0.1, 1, None), TypeError, r"^update_lr: decay_rate must be a real number"),
+    (lambda: course.schedule_lr_decay(0.1, 10, 1, time_interval=0), ValueError,
+     r"^schedule_lr_decay: time_interval must be a finite number > 0, got 0$"),
+    (lambda: course.schedule_lr_decay(float("nan"), 10, 1), ValueError, r"^schedule_lr_decay: learning_rate0 must be"),
+    (lambda: course.schedule_lr_decay(0.1, 10, -1), ValueError, r"^schedule_lr_decay: decay_rate must be"),
+])
+def test_decay_errors_name_the_course_arguments(call, exc, words):
+    # not the schedule classes' names (InverseTimeDecay: lr0 ..., "the epoch number")
+    with pytest.raises(exc, match=words):
+        call()
 
 
 def test_update_lr():

@@ -130,7 +130,7 @@ def test_run_returns_the_tables(tmp_path):
 
 
 def test_paths_cross_the_saddle_faster_than_gd():
-    # SPEC section 7: near a saddle point momentum, RMSprop and Adam leave the plateau first
+    # near a saddle point momentum, RMSprop and Adam leave the plateau first
     paths = demo.optimizer_paths("saddle")
     left = {name: demo.left_saddle(paths[name][1]) for name in paths}
     assert all(v is not None for v in left.values())
@@ -165,3 +165,13 @@ def test_bad_epochs_scale(capsys):
     assert "--epochs-scale" in capsys.readouterr().err
     with pytest.raises(ValueError, match="epochs_scale"):
         demo.run(epochs_scale=-1.0, plots=False, progress=False)
+
+
+def test_out_that_is_a_file_is_refused_before_training(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x")
+    assert cli.main(["demo", "--epochs-scale", "0.001", "--no-progress", "--out", str(afile)]) == 2
+    captured = capsys.readouterr()
+    assert f"--out {str(afile)!r}: cannot make the folder for the figures" in captured.err
+    assert "trained" not in captured.out  # refused before any training

@@ -1,5 +1,5 @@
 """Hypothesis over hyper-parameters and shapes (fast == reference, bit for bit, on every
-SIMD path), and SPEC's worked examples and identities as tests of the reference."""
+SIMD path), and the algorithms' worked examples and identities (the course's) as tests of the reference."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_ewma_random_bit_exact(beta, length, width, axis, bc, seed):
             _core._select_isa(DEFAULT_ISA)
 
 
-# -- SPEC section 2: exponentially weighted averages ----------------------------------------
+# -- exponentially weighted averages: the worked examples ------------------------------------
 
 
 def test_spec_bias_correction_worked_example():
@@ -120,7 +120,7 @@ def test_ema_stream_equals_scan():
         assert np.array_equal(stream, mod.ewma(x, 0.9, axis=0))
 
 
-# -- SPEC sections 3-5: identities of the update rules --------------------------------------
+# -- identities of the update rules (momentum, RMSprop, Adam) -------------------------------
 
 
 def test_momentum_forms_equal_with_scaled_lr():
@@ -188,7 +188,7 @@ def test_amsgrad_keeps_running_max(mod):
 
 
 def test_weight_decay_is_l2_gradient():
-    """GD with weight_decay = lambda/B equals GD on g + (lambda/B) W (SPEC section 1)."""
+    """GD with weight_decay = lambda/B equals GD on g + (lambda/B) W (the course's L2 regularisation)."""
     rng = np.random.default_rng(1)
     w1 = rng.standard_normal(10)
     w2 = w1.copy()

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (SPEC section 6): values, argument checks, and use by the optimizers."""
+"""Learning-rate schedules: values, argument checks, and use by the optimizers."""
 
 import math
 
@@ -12,7 +12,7 @@ from simdoptim import reference, schedules
 def test_inverse_time_matches_spec_table():
     s = schedules.InverseTimeDecay(0.2, decay_rate=1)
     got = [s(e) for e in (1, 2, 3, 4)]
-    # SPEC section 6: 0.1, 0.0667, 0.05, 0.04
+    # the course's inverse-time decay, lr0 0.2, rate 1: 0.1, 0.0667, 0.05, 0.04
     np.testing.assert_allclose(got, [0.1, 0.0667, 0.05, 0.04], rtol=0, atol=5e-5)
     assert s(0) == 0.2
     assert s(2) == 0.2 / 3  # the formula itself, not an approximation

@@ -120,6 +120,10 @@ template <>
 struct type_caster<simdoptim::bindings::Real> {
     PYBIND11_TYPE_CASTER(simdoptim::bindings::Real, const_name("float"));
     bool load(handle src, bool) {
+        if (src && PyFloat_CheckExact(src.ptr())) {  // the common case, without the ABC check
+            value.value = PyFloat_AS_DOUBLE(src.ptr());
+            return true;
+        }
         if (!src || !simdoptim::bindings::is_real_number(src)) return false;
         const double v = PyFloat_AsDouble(src.ptr());
         if (v == -1.0 && PyErr_Occurred()) {  // e.g. an int too large for a double
@@ -143,7 +147,15 @@ template <>
 struct type_caster<simdoptim::bindings::Count> {
     PYBIND11_TYPE_CASTER(simdoptim::bindings::Count, const_name("int"));
     bool load(handle src, bool) {
-        if (!src || !simdoptim::bindings::is_integral_number(src)) return false;
+        if (!src) return false;
+        if (PyLong_CheckExact(src.ptr())) {  // the common case, without the ABC check
+            int overflow = 0;
+            const long long v = PyLong_AsLongLongAndOverflow(src.ptr(), &overflow);
+            value.value = overflow > 0 ? std::numeric_limits<long long>::max()
+                                       : overflow < 0 ? std::numeric_limits<long long>::min() : v;
+            return true;
+        }
+        if (!simdoptim::bindings::is_integral_number(src)) return false;
         object index = reinterpret_steal<object>(PyNumber_Index(src.ptr()));
         if (!index) {
             PyErr_Clear();

@@ -25,14 +25,12 @@ std::map<std::string, Op>& ops() {
 // a step is one compiled call whatever the number of tensors and groups.
 std::atomic<unsigned long long> g_update_calls{0};
 
+// Whether a kernel is registered for these dtypes (kNoDType: any).
 bool has_kernel(const char* name, DType param, DType grad, DType state) {
-    for (int g = 0; g < kNumDTypes; ++g) {
-        if (grad != kNoDType && grad != DType(g)) continue;
-        for (int s = 0; s < kNumDTypes; ++s) {
-            if (state != kNoDType && state != DType(s)) continue;
-            if (runtime::find_kernel(name, DTypes{param, DType(g), DType(s)})) return true;
-        }
-    }
+    for (const KernelEntry* e : runtime::kernels_named(name))
+        if (e->dtypes.param == param && (grad == kNoDType || e->dtypes.grad == grad) &&
+            (state == kNoDType || e->dtypes.state == state))
+            return true;
     return false;
 }
 
@@ -423,7 +421,10 @@ SIMDOPTIM_BINDING(plan) {
         .def("set_hyper", &Plan::set_hyper, "group"_a, "values"_a)
         .def("step", &Plan::step, "grads"_a, "outs"_a = py::none())
         .def("run", [](Plan& p, py::object grads, Count step, py::object outs) { p.run(grads, step, outs); }, "grads"_a,
-             py::kw_only(), "step"_a, "outs"_a = py::none())
+             "step"_a, "outs"_a = py::none())
+        .def("__call__", [](Plan& p, py::object grads, Count step, py::object outs) { p.run(grads, step, outs); },
+             "grads"_a, "step"_a = 1, "outs"_a = py::none(),
+             "run(grads, step=1, outs=None): the bound update with these gradients (functional.prepare).")
         .def_readwrite("t", &Plan::t)
         .def_readwrite("skipped_steps", &Plan::skipped)
         .def_property(

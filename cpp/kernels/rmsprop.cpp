@@ -1,7 +1,7 @@
 // rmsprop.cpp - RMSprop, optionally centered and with momentum (PyTorch's variants).
 //
 //   s := beta2 * s + (1 - beta2) * g*g
-//   centered: a := beta2 * a + (1 - beta2) * g, and s - a*a replaces s below
+//   centered: a := beta2 * a + (1 - beta2) * g, and max(s - a*a, 0) replaces s below
 //   denom = sqrt(s + eps_root) + eps
 //   plain:    w := w - lr * g / denom
 //   momentum: b := momentum * b + g / denom; w := w - lr * b
@@ -35,7 +35,9 @@ void rmsprop_range(const RMSpropHyper& h, const Slot& s, std::size_t begin, std:
         if constexpr (CENTERED) {
             V ai = V::set1(beta2) * V::load(ga + i) + V::set1(omb2) * gi;  // a = beta2*a + (1-beta2)*g
             ai.store(ga + i);
-            inner = si - ai * ai;  // s - a*a
+            // inner = np.maximum(s - a*a, 0): a variance, rounding can take it below 0 (NaN
+            // after the sqrt); maximum keeps a NaN of s - a*a, as np.maximum does
+            inner = maximum(si - ai * ai, V::set1(T(0)));
         }
         V denom = sqrt(inner + V::set1(eps_root)) + V::set1(eps);  // sqrt(s + eps_root) + eps
         if constexpr (MOMENTUM) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace simdoptim {
 namespace runtime {
@@ -58,6 +59,21 @@ std::vector<Table>* registry() {
     return tables;
 }
 
+// The entries of each path grouped by name, built once by init_dispatch (after every
+// registration): a lookup is one hash and a scan of a name's few dtype variants.
+std::unordered_map<std::string, std::vector<const KernelEntry*>>* by_name() {
+    static std::unordered_map<std::string, std::vector<const KernelEntry*>> maps[kNumPaths];
+    return maps;
+}
+
+void build_index() {
+    for (int id = 0; id < kNumPaths; ++id) {
+        by_name()[id].clear();
+        for (const Table& t : registry()[id])
+            for (std::size_t i = 0; i < t.count; ++i) by_name()[id][t.entries[i].name].push_back(&t.entries[i]);
+    }
+}
+
 int path_id(const char* name) {
     for (int i = 0; i < kNumPaths; ++i)
         if (std::strcmp(kPaths[i].name, name) == 0) return i;
@@ -77,12 +93,16 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
+const std::vector<const KernelEntry*>& kernels_named(const std::string& name) {
+    static const std::vector<const KernelEntry*> none;
+    const auto& map = by_name()[g_active.load(std::memory_order_relaxed)];
+    auto it = map.find(name);
+    return it == map.end() ? none : it->second;
+}
+
 const KernelEntry* find_kernel(const char* name, DTypes dtypes, int variant) {
-    for (const Table& t : registry()[g_active.load(std::memory_order_relaxed)])
-        for (std::size_t i = 0; i < t.count; ++i) {
-            const KernelEntry& e = t.entries[i];
-            if (e.variant == variant && e.dtypes == dtypes && std::strcmp(e.name, name) == 0) return &e;
-        }
+    for (const KernelEntry* e : kernels_named(name))
+        if (e->variant == variant && e->dtypes == dtypes) return e;
     return nullptr;
 }
 
@@ -127,6 +147,7 @@ void select_isa(const std::string& name) {
 std::string active_isa() { return kPaths[g_active.load(std::memory_order_relaxed)].name; }
 
 void init_dispatch() {
+    build_index();
     const char* forced = std::getenv("SIMDOPTIM_ISA");
     if (forced && *forced) {
         select_isa(forced);

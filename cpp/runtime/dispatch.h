@@ -19,6 +19,8 @@ void init_dispatch();
 // The entry registered under `name` for these dtypes (update kernels, all_finite, ewma) or
 // this variant (gathers: unit size; index_bounds: index width) on the active path, or null.
 const KernelEntry* find_kernel(const char* name, DTypes dtypes, int variant = 0);
+// Every entry registered under `name` on the active path (empty if none).
+const std::vector<const KernelEntry*>& kernels_named(const std::string& name);
 
 // Bumped on every change of path, so that callers caching kernels know to look again.
 unsigned isa_generation();

@@ -5,8 +5,13 @@
     opt.step(grads)                              # or parameter groups; updated in place
 
 ``simdoptim.reference`` holds the same API in plain NumPy (the specification);
-``simdoptim.functional`` the stateless updates; ``simdoptim.cpu_info()`` says which
-SIMD path runs (set ``SIMDOPTIM_ISA=baseline|avx2|avx512`` to force a lower one).
+``simdoptim.functional`` the stateless updates; ``simdoptim.schedules`` learning-rate
+decays; ``simdoptim.batching`` mini-batches; ``simdoptim.checkpoint`` state files;
+``simdoptim.course`` drop-in replacements for the functions of the optimization
+programming assignment of week 2 of "Improving Deep Neural Networks: Hyperparameter
+Tuning, Regularization and Optimization" (course 2 of DeepLearning.AI's Deep Learning
+Specialization). ``simdoptim.cpu_info()`` says which SIMD path runs (set
+``SIMDOPTIM_ISA=baseline|avx2|avx512`` to force a lower one).
 """
 
 from __future__ import annotations
@@ -25,18 +30,23 @@ def _plan(cls, func, params, states, groups, num_groups, labels):
 
 
 #: the compiled backend of the optimizer classes
-BACKEND = _optimizer.Backend("compiled", _plan)
+_BACKEND = _optimizer.Backend("compiled", _plan)
 
-GD = _algorithms.GD.using(BACKEND, __name__)
-Momentum = _algorithms.Momentum.using(BACKEND, __name__)
-RMSprop = _algorithms.RMSprop.using(BACKEND, __name__)
-Adam = _algorithms.Adam.using(BACKEND, __name__)
-Adagrad = _algorithms.Adagrad.using(BACKEND, __name__)
-EMA = _algorithms.EMA.using(BACKEND, __name__)
+GD = _algorithms.GD.using(_BACKEND, __name__)
+Momentum = _algorithms.Momentum.using(_BACKEND, __name__)
+RMSprop = _algorithms.RMSprop.using(_BACKEND, __name__)
+Adam = _algorithms.Adam.using(_BACKEND, __name__)
+Adagrad = _algorithms.Adagrad.using(_BACKEND, __name__)
+EMA = _algorithms.EMA.using(_BACKEND, __name__)
 
 __all__ = [
     "GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA", "ewma", "all_finite",
     "take", "MiniBatches",
     "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "schedules", "course", "__version__",
-    "save_checkpoint", "load_checkpoint", "checkpoint",
+    "save_checkpoint", "load_checkpoint", "checkpoint", "batching",
 ]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)

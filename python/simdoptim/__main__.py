@@ -8,6 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+__all__ = ["main"]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)
+
 
 def _info(args):
     import numpy as np
@@ -40,7 +47,7 @@ def _demo(args):
 
 def _lm_arguments(parser):
     parser.add_argument("--steps", type=int, default=300, help="training steps of each run (default 300)")
-    parser.add_argument("--batch", type=int, default=32, help="sequences per batch (default 32)")
+    parser.add_argument("--batch", type=int, default=16, help="sequences of 64 bytes per batch (default 16)")
     parser.add_argument("--out", default="simdoptim-lm", help="folder for lm_loss.png (default ./simdoptim-lm)")
     parser.add_argument("--no-plots", action="store_true", help="do not write the figure")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _checks
 from ._optimizer import (
     STATE_FORMAT,
-    Backend,
+    Algorithm,
     Optimizer,
     _check_beta,
     _check_count,
@@ -30,6 +32,11 @@ from ._optimizer import (
 )
 
 __all__ = ["GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA"]
+
+#: what ``params`` may be: one array, a list of arrays, a dict name -> array, or a list of groups
+Params = Union[NDArray[Any], Sequence[NDArray[Any]], Mapping[str, NDArray[Any]], Sequence[Mapping[str, Any]]]
+#: a learning rate: a number, or a schedule (a callable of the epoch, or of the step with ``per = "step"``)
+LR = Union[float, Callable[[int], float]]
 
 _PARAMS_DOC = """params: the tensors to optimise, updated in place. One array, a list of arrays, a dict
         name -> array (the course's ``parameters``; gradients may then be keyed ``dW1`` for
@@ -85,7 +92,7 @@ class GD(Optimizer):
     op = "gd"
     hyper = {"lr": _check_lr, "weight_decay": _check_real}
 
-    def __init__(self, params, lr=0.01, weight_decay=0.0, nonfinite="propagate"):
+    def __init__(self, params: Params, lr: LR = 0.01, weight_decay: float = 0.0, nonfinite: str = "propagate") -> None:
         super().__init__(params, {"lr": lr, "weight_decay": weight_decay}, nonfinite)
 
 
@@ -120,8 +127,8 @@ class Momentum(Optimizer):
              "weight_decay": _check_real}
     states = ("velocities",)
 
-    def __init__(self, params, lr=0.01, beta=0.9, form="ema", nesterov=False, weight_decay=0.0,
-                 nonfinite="propagate"):
+    def __init__(self, params: Params, lr: LR = 0.01, beta: float = 0.9, form: str = "ema", nesterov: bool = False,
+                 weight_decay: float = 0.0, nonfinite: str = "propagate") -> None:
         super().__init__(params, {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
                                   "weight_decay": weight_decay}, nonfinite)
 
@@ -174,8 +181,9 @@ class RMSprop(Optimizer):
     states = ("square_avgs", "grad_avgs", "momentum_buffers")
     implied = ("centered",)
 
-    def __init__(self, params, lr=0.01, beta2=0.99, eps=1e-8, eps_root=0.0, weight_decay=0.0, momentum=0.0,
-                 centered=False, nonfinite="propagate"):
+    def __init__(self, params: Params, lr: LR = 0.01, beta2: float = 0.99, eps: float = 1e-8, eps_root: float = 0.0,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 nonfinite: str = "propagate") -> None:
         super().__init__(params, {"lr": lr, "beta2": beta2, "eps": eps, "eps_root": eps_root,
                                   "weight_decay": weight_decay, "momentum": momentum, "centered": centered}, nonfinite)
 
@@ -226,8 +234,9 @@ class Adam(Optimizer):
     stepped = True
     implied = ("amsgrad",)
 
-    def __init__(self, params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, eps_root=0.0, weight_decay=0.0,
-                 decoupled=False, amsgrad=False, nonfinite="propagate"):
+    def __init__(self, params: Params, lr: LR = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 eps_root: float = 0.0, weight_decay: float = 0.0, decoupled: bool = False, amsgrad: bool = False,
+                 nonfinite: str = "propagate") -> None:
         super().__init__(params, {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root,
                                   "weight_decay": weight_decay, "decoupled": decoupled, "amsgrad": amsgrad}, nonfinite)
 
@@ -315,7 +324,7 @@ class _EMAState:
         self.kind, self.names, self.avgs, self.plan, self.t = kind, names, avgs, plan, t
 
 
-class EMA:
+class EMA(Algorithm):
     r"""Exponentially weighted moving average, streaming.
 
     .. math::  v_0 = 0,\qquad v_t = \beta v_{t-1} + (1-\beta)\, x_t,\qquad
@@ -346,18 +355,10 @@ class EMA:
 
     algorithm = "EMA"
     op = "ema"
-    hyper: ClassVar[dict] = {"beta": _check_beta, "bias_correction": _check_flag}
-    states: ClassVar[tuple] = ()
+    hyper = {"beta": _check_beta, "bias_correction": _check_flag}
     stepped = True
-    backend: ClassVar[Backend | None] = None
 
-    implied: ClassVar[tuple] = ()
-    using = classmethod(Optimizer.using.__func__)
-    values = classmethod(Optimizer.values.__func__)
-    kwargs_of = classmethod(Optimizer.kwargs_of.__func__)
-    check_group = classmethod(Optimizer.check_group.__func__)
-
-    def __init__(self, beta, bias_correction=True):
+    def __init__(self, beta: float, bias_correction: bool = True) -> None:
         self._beta = _check_beta("EMA", "beta", beta)
         self._bias_correction = _check_flag("EMA", "bias_correction", bias_correction)
         self._st = _EMAState()
@@ -414,7 +415,7 @@ class EMA:
             arrays.append(a)
         return kind, names, arrays
 
-    def update(self, x):
+    def update(self, x: Any) -> Any:
         """Adds ``x`` to the average and returns the new (bias-corrected) average, in ``x``'s
         structure (a float for a number; new arrays otherwise)."""
         kind, names, values = self._as_values(x)
@@ -424,7 +425,7 @@ class EMA:
                 v = (1.0 - self._beta) * values
                 return self._commit_scalar(kind, v, 1)
             avgs = [np.zeros(a.shape, a.dtype) for a in values]
-            plan = self.backend.plan(type(self), "EMA.update", avgs, None, None, 1, names)
+            plan = self._backend().plan(type(self), "EMA.update", avgs, None, None, 1, names)
             plan.set_hyper(0, (self._beta, self._bias_correction))
         else:
             if kind != st.kind or names != st.names or (kind != "scalar" and len(values) != len(st.avgs)):
@@ -469,7 +470,7 @@ class EMA:
             return st.avgs / c if self._bias_correction else st.avgs
         return self._pack(st.kind, st.names, [a / c if self._bias_correction else a.copy() for a in st.avgs])
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """A plain, versioned dict; ``kind`` says what was averaged."""
         st = self._st
         return {
@@ -483,7 +484,7 @@ class EMA:
             "state": {"averages": st.avgs if st.kind in (None, "scalar") else [a.copy() for a in st.avgs]},
         }
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restores what ``state_dict`` returned (either backend): averages, step, beta and
         bias_correction; the average's structure comes with it. Everything is checked first
         (also that the step count agrees with the averages: an EMA holding an average has
@@ -533,7 +534,7 @@ class EMA:
             names = None
         plan = None
         if kind in ("array", "list", "dict"):
-            plan = self.backend.plan(type(self), "EMA.update", avgs, None, None, 1, names)
+            plan = self._backend().plan(type(self), "EMA.update", avgs, None, None, 1, names)
             plan.set_hyper(0, (beta, bias_correction))
             plan.t = t
         with interrupts_deferred():
@@ -560,10 +561,10 @@ def check_hyper(func, cls, hp, params):
     """The checks of a functional update's hyper-parameters, shared by both backends: each
     value with the class's check (``lr`` a number here, not a schedule), then the checks that
     need several of them or the parameters' dtypes. Returns the values as the class stores them."""
-    out = {}
-    for k, v in hp.items():
-        out[k] = _check_real(func, k, v) if k == "lr" else cls.hyper[k](func, k, v)
-    dtypes = {p.dtype for p in params if isinstance(p, np.ndarray) and p.dtype.kind == "f"} if isinstance(
-        params, (list, tuple)) else set()
-    cls.check_group(func, out, dtypes)
+    checks = cls.hyper
+    out = {k: (_check_real(func, k, v) if k == "lr" else checks[k](func, k, v)) for k, v in hp.items()}
+    if cls.check_group.__func__ is not Algorithm.check_group.__func__:  # type: ignore[attr-defined]
+        dtypes = {p.dtype for p in params if isinstance(p, np.ndarray) and p.dtype.kind == "f"} if isinstance(
+            params, (list, tuple)) else set()
+        cls.check_group(func, out, dtypes)
     return out

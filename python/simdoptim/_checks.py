@@ -55,6 +55,8 @@ def check_finite_nonnegative(func, name, x):
 
 def check_flag(func, name, x):
     """A bool or numpy.bool_, as the bindings' Flag accepts: a truthy "no" must not mean True."""
+    if x is True or x is False:
+        return x
     if not isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{func}: {name} must be a bool (True or False), got {type(x).__name__}")
     return bool(x)
@@ -68,6 +70,8 @@ def check_step(func, step):
 
 
 def _require_number(func, name, x):
+    if type(x) is float or type(x) is int:  # the common case, without the ABC check
+        return
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{func}: {name} must be a real number, got {type(x).__name__}")
 
@@ -160,8 +164,19 @@ def check_outs(func, params, grads, outs, keys, written):
     _check_no_overlap(func, spans, keys)
 
 
+def check_names(func, names, params):
+    """``names`` of a functional update: None, or a list/tuple with one key per parameter."""
+    if names is not None:
+        if not isinstance(names, (list, tuple)):
+            raise TypeError(f"{func}: names must be None or a list of the parameters' names, got {type(names).__name__}")
+        if isinstance(params, (list, tuple)) and len(names) != len(params):
+            raise ValueError(f"{func}: names has {len(names)} entries but params has {len(params)}")
+    return names
+
+
 def collect(func, params, grads, states=(), names=None, grads_name="grads", params_name="params"):
     """The checks of a functional update: params, grads and state lists together."""
+    check_names(func, names, params)
     require_list(func, params_name, params)
     require_list(func, grads_name, grads)
     n = len(params)
@@ -172,8 +187,6 @@ def collect(func, params, grads, states=(), names=None, grads_name="grads", para
             require_list(func, st_name, items)
             if len(items) != n:
                 raise ValueError(f"{func}: {st_name} has {len(items)} arrays but {params_name} has {n}")
-    if names is not None and len(names) != n:
-        raise ValueError(f"{func}: names has {len(names)} entries but params has {n}")
     written = check_buffers(func, params, states, names, params_name)
     check_grads(func, params, grads, names, written, grads_name, params_name)
 
@@ -200,6 +213,10 @@ def _check_no_overlap(func, spans, names):
 # ---------------------------------------------------------------------------------------
 # Scalars that must stay positive in the arithmetic's precision.
 
+#: a float64 at or below this rounds to 0 in float32 (half the smallest subnormal, 2**-150)
+_F32_ZERO_BELOW = 2.0 ** -150
+
+
 def compute_dtype(dtype):
     """The type the kernels compute in for parameters of this dtype: float64 stays float64,
     everything else (float32, float16, bfloat16) is computed in float32."""
@@ -210,6 +227,8 @@ def check_denominator_guard(func, hp, dtypes, names=("eps", "eps_root")):
     """The update divides by ``sqrt(... + eps_root) + eps``: at least one of the guards must
     be > 0 *after* the cast to the compute type of every parameter dtype in ``dtypes``, or
     a zero gradient gives 0/0 = NaN. (``eps=1e-46`` is 0 in float32.)"""
+    if any(hp.get(n, 0.0) > _F32_ZERO_BELOW for n in names):
+        return  # positive in float32, hence in every compute type
     for dt in sorted({compute_dtype(d) for d in dtypes}, key=str):
         values = {n: hp[n] for n in names if n in hp}
         if any(dt.type(v) > 0 for v in values.values()):

@@ -225,6 +225,8 @@ class ParamGroup(dict):
             value = self._owner._check_group_change(self._index, key, value)
         super().__setitem__(key, value)
         self._version += 1
+        if self._owner is not None:
+            self._owner._needs_sync = True
 
     def update(self, *args, **kwargs):
         for k, v in dict(*args, **kwargs).items():
@@ -315,25 +317,25 @@ def _named_arrays(cls, where, d):
 # ---------------------------------------------------------------------------------------
 # The optimizer.
 
-class Optimizer:
-    """Base of every optimizer class. A subclass names its algorithm (``algorithm``, the
-    kernel ``op``), its hyper-parameters (``hyper``: name -> check, in the order the op takes
-    its fields), its state buffers (``states``) and which of them a group uses."""
+class Algorithm:
+    """What the core needs to know of an algorithm, as data: its name (``algorithm``), its
+    kernel (``op``), its hyper-parameters (``hyper``: name -> check, in the order the op
+    takes its fields), its state buffers (``states``) and which of them a group uses. The
+    backend that runs it is bound by :meth:`using`."""
 
-    algorithm: ClassVar[str] = "Optimizer"
+    algorithm: ClassVar[str] = "Algorithm"
     op: ClassVar[str] = ""
     #: hyper-parameter name -> check(func, name, value) returning the stored value
-    hyper: ClassVar[dict] = {}
+    hyper: ClassVar[dict[str, Callable[[str, str, Any], Any]]] = {}
     #: per-tensor state buffers, in the order the op keeps them
-    states: ClassVar[tuple] = ()
+    states: ClassVar[tuple[str, ...]] = ()
     #: whether the update depends on the step number (bias corrections, decays)
     stepped: ClassVar[bool] = False
     #: options the functional update reads from which state lists it is given (not a keyword)
-    implied: ClassVar[tuple] = ()
+    implied: ClassVar[tuple[str, ...]] = ()
     #: the implementation; set by :meth:`using`
     backend: ClassVar[Backend | None] = None
 
-    # -- binding a backend -------------------------------------------------------------------
     @classmethod
     def using(cls, backend: Backend, module: str) -> type:
         """This algorithm bound to a backend: a class of the same name and behaviour whose
@@ -342,7 +344,13 @@ class Optimizer:
         bound.__qualname__ = cls.__qualname__
         return bound
 
-    # -- per-algorithm hooks (data, not behaviour) ---------------------------------------------
+    @classmethod
+    def _backend(cls) -> Backend:
+        if cls.backend is None:
+            raise TypeError(f"{cls.__name__}: use simdoptim.{cls.__name__} or simdoptim.reference.{cls.__name__}, "
+                            f"which choose a backend")
+        return cls.backend
+
     @staticmethod
     def uses_state(hp, k):
         """Whether a group with hyper-parameters ``hp`` keeps state buffer ``states[k]``."""
@@ -367,11 +375,16 @@ class Optimizer:
         """The value state buffer k starts at (and holds before the first step)."""
         return 0.0
 
+
+class Optimizer(Algorithm):
+    """Base of every optimizer class (see :class:`Algorithm` for what a subclass states)."""
+
+    algorithm: ClassVar[str] = "Optimizer"
+
     # -- construction ---------------------------------------------------------------------------
-    def __init__(self, params, defaults: dict, nonfinite: str = "propagate"):
+    def __init__(self, params: Any, defaults: dict[str, Any], nonfinite: str = "propagate") -> None:
         cls = type(self).__name__
-        if self.backend is None:
-            raise TypeError(f"{cls}: use simdoptim.{cls} or simdoptim.reference.{cls}, which choose a backend")
+        self._backend()
         if nonfinite not in NONFINITE_POLICIES:
             raise ValueError(f"{cls}: nonfinite must be one of {', '.join(map(repr, NONFINITE_POLICIES))}, got {nonfinite!r}")
         self.defaults = {k: self.hyper[k](cls, k, v) for k, v in defaults.items()}
@@ -430,7 +443,7 @@ class Optimizer:
 
     def _build_plan(self):
         states = [self._state[s] if any(x is not None for x in self._state[s]) else None for s in self.states]
-        plan = self.backend.plan(type(self), f"{type(self).__name__}.step", self._params, states, self._group_of,
+        plan = self._backend().plan(type(self), f"{type(self).__name__}.step", self._params, states, self._group_of,
                                  len(self.param_groups), self._keys)
         plan.nonfinite = NONFINITE_POLICIES.index(self._nonfinite)
         old = getattr(self, "_plan", None)
@@ -440,8 +453,7 @@ class Optimizer:
         self._rebuild_after = False
         self._synced = [-1] * len(self.param_groups)
         self._lr_values = [None] * len(self.param_groups)
-        for g in range(len(self.param_groups)):
-            self._sync(g)
+        self._sync_all(evaluate=False)
 
     # -- hyper-parameters --------------------------------------------------------------------
     def _evaluated(self, hp, t, epoch):
@@ -472,18 +484,31 @@ class Optimizer:
             for i, k in missing:
                 self._state[self.states[k]][i] = self._new_state(self._params[i], hp, k)
             self._rebuild_after = True
+        self._needs_sync = True
         return value
 
-    def _sync(self, g):
-        """Hands group g's hyper-parameters to the plan (after a change, or each step for a
-        scheduled lr)."""
-        group = self.param_groups[g]
-        hp = self._evaluated(group, self._plan.t, self.epoch)
-        values = self.values(hp)
-        if group._version != self._synced[g] or values != self._lr_values[g]:
-            self._plan.set_hyper(g, values)
-            self._lr_values[g] = values
-            self._synced[g] = group._version
+    def _sync_all(self, evaluate=True):
+        """Hands the groups' hyper-parameters to the plan: after a change, and before every
+        step while a group's lr is a schedule (its value moves with the step or epoch). A
+        schedule is first called by the first step (``evaluate=False`` at construction)."""
+        if self._rebuild_after:
+            self._build_plan()  # calls back here
+            return
+        scheduled = False
+        for g, group in enumerate(self.param_groups):
+            if not evaluate and callable(group.get("lr")):
+                self._plan.set_hyper(g, self.values({**group, "lr": 0.0}))
+                self._synced[g] = -1
+                scheduled = True
+                continue
+            hp = self._evaluated(group, self._plan.t, self.epoch)
+            scheduled = scheduled or hp is not group
+            values = self.values(hp)
+            if group._version != self._synced[g] or values != self._lr_values[g]:
+                self._plan.set_hyper(g, values)
+                self._lr_values[g] = values
+                self._synced[g] = group._version
+        self._needs_sync = scheduled
 
     def _group_attr(self, name):
         values = [g[name] for g in self.param_groups]
@@ -554,7 +579,7 @@ class Optimizer:
         """Steps skipped because of NaN/Inf gradients (``nonfinite="skip"``)."""
         return self._plan.skipped_steps
 
-    def next_epoch(self):
+    def next_epoch(self) -> None:
         """Advances the epoch counter that per-epoch schedules read (call once per epoch)."""
         self.epoch += 1
 
@@ -611,7 +636,7 @@ class Optimizer:
         return out
 
     # -- the step ------------------------------------------------------------------------------
-    def step(self, grads):
+    def step(self, grads: Any) -> bool:
         """One update of every parameter of every group with ``grads`` (the structure of
         ``params``: one array, a list, a dict keyed like the params — ``dW1`` for ``W1`` is
         accepted, as the deep-learning course writes it — or, with parameter groups, a list
@@ -627,20 +652,19 @@ class Optimizer:
         A step is all or nothing: it raises before anything is written (TypeError/ValueError
         for a bad gradient, naming it), or it updates every tensor and the counts together;
         a KeyboardInterrupt arriving during the step is raised after it, never half-way."""
-        g = self._grads_list(grads)
-        if self._rebuild_after:
-            self._build_plan()
-        for i in range(len(self.param_groups)):
-            self._sync(i)
+        g = grads if type(grads) is list and self._kind == "list" and len(grads) == len(self._params) \
+            else self._grads_list(grads)
+        if self._needs_sync:
+            self._sync_all()
         return self._plan.step(g, None)
 
     # -- checkpoints -------------------------------------------------------------------------
-    def hyperparams(self, group=0):
+    def hyperparams(self, group: int = 0) -> dict[str, Any]:
         """The hyper-parameters of a group as a plain dict (lr as a float: the rate of the next step)."""
         hp = self._evaluated(self.param_groups[group], self.t, self.epoch)
         return {k: hp[k] for k in self.hyper}
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """A plain, versioned dict of numbers, strings and NumPy arrays (copies), the same for
         both backends: either backend loads the other's. It pickles as is; for ``np.savez``
         use :func:`simdoptim.checkpoint.flatten_state` or :func:`simdoptim.save_checkpoint`.
@@ -667,7 +691,7 @@ class Optimizer:
                       if any(a is not None for a in self._state[k])},
         }
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restores what ``state_dict`` returned (from either backend; version 1 files, from
         before parameter groups, load into a one-group optimizer): state arrays, step, epoch
         and skip counters and every group's hyper-parameters (``lr`` too, unless the group's
@@ -715,8 +739,8 @@ class Optimizer:
                     hp[k] = current["lr"]
                 else:
                     hp[k] = check(gw, k, sg[k])
-            for k, name in enumerate(self.states):
-                if members and self.uses_state(hp, k) and any(self._state[name][i] is None for i in members):
+            for j, name in enumerate(self.states):
+                if members and self.uses_state(hp, j) and any(self._state[name][i] is None for i in members):
                     raise ValueError(f"{gw}: the state's options need the buffer {name!r}, which this optimizer's "
                                      f"group {g} does not keep; build the optimizer with the same options")
             self.check_group(gw, hp, self._dtypes(g))
@@ -760,6 +784,7 @@ class Optimizer:
         for g, hp in enumerate(staged_hp):
             dict.update(self.param_groups[g], hp)
             self.param_groups[g]._version += 1
+        self._needs_sync = True
         self.epoch = epoch
         self._plan.t, self._plan.skipped_steps = step, skipped
 

@@ -17,6 +17,12 @@ from . import _core, reference
 
 __all__ = ["take", "MiniBatches"]
 
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)
+
+
 #: ``take(X, indices, axis=0, out=None)``: ``np.take(X, indices, axis=axis, out=out)`` for
 #: 1-D and 2-D C-contiguous ``X``, multi-threaded; see :func:`simdoptim.reference.take` for
 #: the rules (negative indices count from the end, an out-of-range index raises IndexError

@@ -15,15 +15,24 @@ writer may leave its temporary file (``.NAME.*.tmp``) behind; it is never read.
 
 from __future__ import annotations
 
+import errno
 import json
 import numbers
 import os
 import tempfile
+import zipfile
 from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["flatten_state", "unflatten_state", "save_checkpoint", "load_checkpoint"]
+__all__ = ["flatten_state", "unflatten_state", "save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT",
+           "CHECKPOINT_VERSION"]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)
+
 
 CHECKPOINT_FORMAT = "simdoptim.checkpoint"
 CHECKPOINT_VERSION = 1
@@ -117,41 +126,115 @@ def _params_tree(params):
 def save_checkpoint(path, state, params=None):
     """Writes ``state`` (an optimizer, an EMA, a ``state_dict()``, or a dict of those, e.g.
     ``{"opt": opt, "ema": ema}``) and optionally ``params`` (an array, list or dict of arrays)
-    to the ``.npz`` file ``path`` (used exactly as given), atomically: the previous file at
-    ``path`` stays whole until the new one is complete on disk."""
+    to the ``.npz`` file ``path`` (a str or path-like, used exactly as given: no suffix is
+    added), atomically: the previous file at ``path`` stays whole until the new one is
+    complete on disk.
+
+    Raises TypeError for a ``path``, ``state`` or ``params`` of the wrong type, and the
+    OSError subclass of the failure (FileNotFoundError when the folder does not exist,
+    IsADirectoryError when ``path`` is a folder, PermissionError ...) with ``path`` as
+    given in its message and ``filename``, never the temporary file's name; nothing is
+    written when the arguments are refused."""
+    func = "save_checkpoint"
+    path = _path_arg(func, path)
     tree = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "state": _state_of(state),
             "params": _params_tree(params)}
     flat = flatten_state(tree)  # fails before any file is touched
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    fs_path = os.fsdecode(path)
+    name = os.path.basename(fs_path)
+    directory = os.path.dirname(os.path.abspath(fs_path))
+    if not name or os.path.isdir(fs_path):
+        raise _os_error(func, IsADirectoryError(errno.EISDIR, "it names a folder; pass a file name"), path)
+    if not os.path.isdir(directory):
+        folder = os.path.dirname(fs_path)
+        why = (f"{folder!r} is a file, not a folder" if os.path.exists(folder)
+               else f"the folder {folder!r} does not exist; create it first")
+        raise _os_error(func, FileNotFoundError(errno.ENOENT, why), path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise _os_error(func, e, path) from e
     try:
         with os.fdopen(fd, "wb") as f:  # owns fd from here: closed on any error below
-            _set_default_mode(f.fileno(), path)
+            _set_default_mode(f.fileno(), fs_path)
             np.savez(f, **flat)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, fs_path)
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError):
+            raise _os_error(func, e, path) from e
         raise
     _fsync_directory(directory)
 
 
 def load_checkpoint(path):
     """``(state, params)`` from a file ``save_checkpoint`` wrote; ``params`` is None when none
-    were saved. Pass ``state`` (or ``state["opt"]`` ...) to ``load_state_dict``."""
-    with np.load(os.fspath(path), allow_pickle=False) as f:
-        tree = unflatten_state(f)
+    were saved. Pass ``state`` (or ``state["opt"]`` ...) to ``load_state_dict``.
+
+    ``path`` is a str or path-like. Raises TypeError for another type of ``path``; the
+    OSError subclass of the failure (FileNotFoundError, IsADirectoryError, PermissionError
+    ...) naming ``path`` when the file cannot be read; ValueError naming ``path`` when it is
+    not a simdoptim checkpoint (another file, an ``.npy`` or ``.npz`` of other arrays, a
+    damaged or truncated archive) or one of another version. The file is opened with
+    ``allow_pickle=False``: loading never runs code from it."""
+    func = "load_checkpoint"
+    path = _path_arg(func, path)
+    try:
+        fh = open(os.fsdecode(path), "rb")  # opened here, so it is closed whatever np.load raises
+    except OSError as e:
+        raise _os_error(func, e, path) from e
+    with fh:
+        try:
+            loaded = np.load(fh, allow_pickle=False)
+        except OSError as e:
+            raise _os_error(func, e, path) from e
+        except (ValueError, EOFError, zipfile.BadZipFile) as e:  # not .npy/.npz (NumPy tries pickle: refused)
+            raise ValueError(f"{func}: {path!r} is not a simdoptim checkpoint (not a complete .npz archive)") from e
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(f"{func}: {path!r} is a single .npy array, not a simdoptim checkpoint (an .npz archive)")
+        with loaded as f:
+            if _LAYOUT_KEY not in f.files:
+                raise ValueError(f"{func}: {path!r} is an .npz archive without the {_LAYOUT_KEY!r} entry: "
+                                 f"not a simdoptim checkpoint")
+            try:
+                tree = unflatten_state(f)
+            except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile) as e:
+                # a damaged archive fails in zipfile, json or np.load
+                raise ValueError(f"{func}: {path!r} is damaged or incomplete ({type(e).__name__}: {e})") from e
     if not isinstance(tree, dict) or tree.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"load_checkpoint: {os.fspath(path)!r} is not a simdoptim checkpoint")
+        raise ValueError(f"{func}: {path!r} is not a simdoptim checkpoint")
     if tree.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"load_checkpoint: unsupported checkpoint version {tree.get('version')!r} "
-                         f"(this simdoptim reads version {CHECKPOINT_VERSION})")
+        raise ValueError(f"{func}: {path!r} is a checkpoint of version {tree.get('version')!r}; "
+                         f"this simdoptim reads version {CHECKPOINT_VERSION}")
+    if "state" not in tree or "params" not in tree:
+        raise ValueError(f"{func}: {path!r} is damaged: no {'state' if 'state' not in tree else 'params'!r} entry")
     return tree["state"], tree["params"]
+
+
+def _path_arg(func, path):
+    """``path`` as str or bytes, or TypeError naming it (``os.fspath``'s own message does not)."""
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{func}: path must be a str, bytes or os.PathLike file name, got {type(path).__name__}"
+                        ) from None
+    if not path:
+        raise FileNotFoundError(errno.ENOENT, f"{func}: path is empty; pass a file name", path)
+    return path
+
+
+def _os_error(func, e, path):
+    """The same kind of OSError as ``e``, about ``path`` as the user gave it (``e`` may be
+    about the temporary file, or carry no file name)."""
+    what = f"{func}: cannot {'write' if func.startswith('save') else 'read'} the checkpoint"
+    if e.errno is None:  # raised without an errno (e.g. by a file system layer): keep its text
+        return type(e)(f"{what} {os.fsdecode(path)!r} ({e})")
+    return type(e)(e.errno, f"{what} ({e.strerror or e})", os.fsdecode(path))
 
 
 def _set_default_mode(fd, path):

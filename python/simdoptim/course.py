@@ -23,6 +23,7 @@ parameters).
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -33,6 +34,11 @@ __all__ = [
     "update_parameters_with_gd", "initialize_velocity", "update_parameters_with_momentum", "initialize_adam",
     "update_parameters_with_adam", "random_mini_batches", "update_lr", "schedule_lr_decay",
 ]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)
 
 
 def _layers(func, parameters):
@@ -57,17 +63,60 @@ def _entries(func, arg, d, keys):
     return [d[k] for k in keys]
 
 
+def _real(func, name, x, *, lo=0.0, hi=math.inf, hi_open=False, lo_open=False):
+    """A real number in the given range, checked under the name the course's signature gives
+    it (the kernels' own checks would name their arguments: lr, step ...)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{func}: {name} must be a real number, got {type(x).__name__} {x!r}")
+    v = float(x)
+    if not math.isfinite(v) or v < lo or (lo_open and v == lo) or v > hi or (hi_open and v == hi):
+        rng = (f"{'>' if lo_open else '>='} {lo:g}" if math.isinf(hi)
+               else f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}")
+        raise ValueError(f"{func}: {name} must be a finite number {rng}, got {x!r}")
+    return v
+
+
+def _arrays_like(func, parameters, names, dicts):
+    """Every moment or gradient array has its parameter's type, shape and dtype, checked and
+    reported with the course's keys (``grads['dW1']``, ``v['db2']`` ...)."""
+    for k in names:
+        p = parameters[k]
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"{func}: parameters[{k!r}] must be a numpy.ndarray, got {type(p).__name__}")
+        for arg, arrays in dicts:
+            a = arrays["d" + k]
+            where = f"{arg}[{'d' + k!r}]"
+            if not isinstance(a, np.ndarray):
+                raise TypeError(f"{func}: {where} must be a numpy.ndarray, got {type(a).__name__}")
+            if a.shape != p.shape:
+                raise ValueError(f"{func}: {where} has shape {a.shape} but parameters[{k!r}] has shape {p.shape}")
+            if a.dtype != p.dtype:
+                raise TypeError(f"{func}: {where} has dtype {a.dtype} but parameters[{k!r}] has dtype {p.dtype}")
+
+
+def _update(func, update, *args, **kwargs):
+    """Calls a kernel; what it still refuses (a read-only or non-contiguous array, memory
+    shared between two arrays ...) is reported under this function's name."""
+    try:
+        update(*args, **kwargs)
+    except (TypeError, ValueError, KeyError) as e:
+        if type(e) not in (TypeError, ValueError, KeyError) or len(e.args) != 1:
+            raise  # a subclass may not take a message alone: leave it as it is
+        raise type(e)(f"{func}: {e.args[0]}") from e
+
+
 def update_parameters_with_gd(parameters, grads, learning_rate):
     """One step of gradient descent on every layer:
     ``W[l] = W[l] - learning_rate * dW[l]``, ``b[l] = b[l] - learning_rate * db[l]``.
 
     Returns ``parameters``, updated in place."""
     func = "update_parameters_with_gd"
+    learning_rate = _real(func, "learning_rate", learning_rate)
     names = _layers(func, parameters)
     dnames = ["d" + k for k in names]
-    functional.gd_update(
-        [parameters[k] for k in names], _entries(func, "grads", grads, dnames), lr=learning_rate, names=names,
-    )
+    gs = _entries(func, "grads", grads, dnames)
+    _arrays_like(func, parameters, names, [("grads", grads)])
+    _update(func, functional.gd_update, [parameters[k] for k in names], gs, lr=learning_rate, names=names)
     return parameters
 
 
@@ -93,12 +142,14 @@ def update_parameters_with_momentum(parameters, grads, v, beta, learning_rate):
 
     Returns ``(parameters, v)``, both updated in place."""
     func = "update_parameters_with_momentum"
+    beta = _real(func, "beta", beta, hi=1.0, hi_open=True)
+    learning_rate = _real(func, "learning_rate", learning_rate)
     names = _layers(func, parameters)
     dnames = ["d" + k for k in names]
-    functional.momentum_update(
-        [parameters[k] for k in names], _entries(func, "grads", grads, dnames), _entries(func, "v", v, dnames),
-        lr=learning_rate, beta=beta, form="ema", names=names,
-    )
+    gs, vs = _entries(func, "grads", grads, dnames), _entries(func, "v", v, dnames)
+    _arrays_like(func, parameters, names, [("grads", grads), ("v", v)])
+    _update(func, functional.momentum_update, [parameters[k] for k in names], gs, vs, lr=learning_rate, beta=beta,
+            form="ema", names=names)
     return parameters, v
 
 
@@ -122,14 +173,18 @@ def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01, 
         raise TypeError(f"{func}: t must be an int (the number of this update, 1 on the first), got {type(t).__name__}")
     if t < 1:
         raise ValueError(f"{func}: t must be >= 1 (the number of this update, 1 on the first), got {t}")
+    learning_rate = _real(func, "learning_rate", learning_rate)
+    beta1 = _real(func, "beta1", beta1, hi=1.0, hi_open=True)
+    beta2 = _real(func, "beta2", beta2, hi=1.0, hi_open=True)
+    epsilon = _real(func, "epsilon", epsilon)
     names = _layers(func, parameters)
     dnames = ["d" + k for k in names]
+    gs = _entries(func, "grads", grads, dnames)
     vs = _entries(func, "v", v, dnames)
     ss = _entries(func, "s", s, dnames)
-    functional.adam_update(
-        [parameters[k] for k in names], _entries(func, "grads", grads, dnames), vs, ss, step=t, lr=learning_rate,
-        beta1=beta1, beta2=beta2, eps=epsilon, names=names,
-    )
+    _arrays_like(func, parameters, names, [("grads", grads), ("v", v), ("s", s)])
+    _update(func, functional.adam_update, [parameters[k] for k in names], gs, vs, ss, step=int(t), lr=learning_rate,
+            beta1=beta1, beta2=beta2, eps=epsilon, names=names)
     # the kernel forms these quotients internally; NumPy repeats them (the same division by
     # the same float64 correction, so the same values) because the exercise returns them
     bc1, bc2 = 1.0 - beta1 ** t, 1.0 - beta2 ** t
@@ -160,6 +215,10 @@ def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
         raise TypeError(f"{func}: mini_batch_size must be an int, got {type(mini_batch_size).__name__}")
     if mini_batch_size < 1:
         raise ValueError(f"{func}: mini_batch_size must be >= 1, got {mini_batch_size}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"{func}: seed must be an int (or None), got {type(seed).__name__} {seed!r}")
+    if seed is not None and not 0 <= seed < 2 ** 32:
+        raise ValueError(f"{func}: seed must be in [0, 2**32 - 1] (NumPy's legacy seed), got {seed}")
     np.random.seed(seed)
     permutation = np.random.permutation(m)
     shuffled_X = _take_columns(X, permutation)
@@ -182,6 +241,10 @@ def _take_columns(A, idx):
 def update_lr(learning_rate0, epoch_num, decay_rate):
     """The course's learning-rate decay: ``learning_rate0 / (1 + decay_rate * epoch_num)``
     (:class:`simdoptim.schedules.InverseTimeDecay`)."""
+    func = "update_lr"
+    learning_rate0 = _real(func, "learning_rate0", learning_rate0)
+    epoch_num = _real(func, "epoch_num", epoch_num)
+    decay_rate = _real(func, "decay_rate", decay_rate)
     return schedules.InverseTimeDecay(learning_rate0, decay_rate)(epoch_num)
 
 
@@ -189,4 +252,9 @@ def schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=1000)
     """The course's fixed-interval decay:
     ``learning_rate0 / (1 + decay_rate * floor(epoch_num / time_interval))``
     (:class:`simdoptim.schedules.StaircaseDecay`)."""
+    func = "schedule_lr_decay"
+    learning_rate0 = _real(func, "learning_rate0", learning_rate0)
+    epoch_num = _real(func, "epoch_num", epoch_num)
+    decay_rate = _real(func, "decay_rate", decay_rate)
+    time_interval = _real(func, "time_interval", time_interval, lo_open=True)
     return schedules.StaircaseDecay(learning_rate0, decay_rate, time_interval)(epoch_num)

@@ -1,4 +1,8 @@
-"""simdoptim.demo - the course's optimisation exercise, end to end: ``python -m simdoptim demo``.
+"""simdoptim.demo - the course's optimization assignment, end to end: ``python -m simdoptim demo``.
+
+"The course" is the optimization programming assignment of week 2 of "Improving Deep
+Neural Networks: Hyperparameter Tuning, Regularization and Optimization", course 2 of
+DeepLearning.AI's Deep Learning Specialization.
 
 A small fully connected network (2-5-2-1, ReLU, ReLU, sigmoid; He initialisation; plain
 NumPy forward and backward passes) is trained on a built-in two-moons data set with
@@ -12,13 +16,13 @@ mini-batches of 64 drawn by :class:`simdoptim.MiniBatches`, once per optimizer:
 It prints a table (final cost, training accuracy, speed) and, with matplotlib installed
 (``pip install "simdoptim[plot]"``), writes figures into ``--out``: cost curves, decision
 boundaries, exponentially weighted averages of a noisy series, the decay schedules, and
-the paths of GD, momentum, RMSprop and Adam on an elongated bowl and around a saddle
-(SPEC sections 1-7). Everything here is deterministic: fixed seeds, no download.
+the paths of GD, momentum, RMSprop and Adam on an elongated bowl and on the ridge into a
+saddle point (the plateau that slows plain gradient descent). Everything here is
+deterministic: fixed seeds, no download.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -28,14 +32,20 @@ import numpy as np
 
 import simdoptim
 
-from . import batching, functional, schedules
+from . import _console, _plotting, batching, functional, schedules
 
-__all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train", "main"]
+__all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train", "train_all",
+           "optimizer_paths", "temperature_series", "run", "main"]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)
 
 LAYERS = (2, 5, 2, 1)
 
 
-# -- data ----------------------------------------------------------------------------------------
+# -- data ------------------------------------------------------------------------------------------
 
 
 def make_moons(n_samples=300, noise=0.2, seed=3):
@@ -122,7 +132,7 @@ def predict(X, parameters):
     return (forward(X, parameters)[0] > 0.5).astype(np.int64)
 
 
-# -- training -----------------------------------------------------------------------------------------
+# -- training --------------------------------------------------------------------------------------
 
 OPTIMIZERS = {
     "gd": ("Mini-batch GD", lambda p, lr: simdoptim.GD(p, lr=lr)),
@@ -162,7 +172,7 @@ def train(X, Y, optimizer="adam", lr=0.0007, num_epochs=10000, batch_size=64, se
     return {"parameters": parameters, "costs": costs, "lrs": lrs, "steps": opt.t, "seconds": seconds}
 
 
-# -- the runs of the exercise ---------------------------------------------------------------------------
+# -- the runs of the exercise ----------------------------------------------------------------------
 
 
 def runs(epochs_scale=1.0):
@@ -181,72 +191,18 @@ def runs(epochs_scale=1.0):
     return out
 
 
-class _Progress:
-    """A progress bar per run: tqdm if installed, else rich, else a plain text bar when the
-    output is a terminal, else nothing (a finished run still prints its line)."""
-
-    def __init__(self, total, desc, enabled=True, stream=None, unit="epoch"):
-        self.total, self.desc, self.stream = total, desc, stream or sys.stderr
-        self._bar = self._rich = None
-        self._plain = False
-        self._shown = -1
-        if not enabled:
-            return
-        try:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, file=self.stream, mininterval=0.2)
-            return
-        except ImportError:
-            pass
-        try:
-            from rich.progress import Progress
-
-            self._rich = Progress(transient=True)
-            self._rich.start()
-            self._task = self._rich.add_task(desc, total=total)
-            return
-        except ImportError:
-            pass
-        self._plain = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def update(self, done):
-        if self._bar is not None:
-            self._bar.update(1)
-        elif self._rich is not None:
-            self._rich.update(self._task, completed=done)
-        elif self._plain:
-            pct = 100 * done // self.total
-            if pct != self._shown:
-                self._shown = pct
-                fill = "#" * (pct * 30 // 100)
-                self.stream.write(f"\r  {self.desc:<32} [{fill:<30}] {pct:3d}%")
-                self.stream.flush()
-
-    def close(self):
-        if self._bar is not None:
-            self._bar.close()
-        elif self._rich is not None:
-            self._rich.stop()
-        elif self._plain:
-            self.stream.write("\r" + " " * 75 + "\r")
-            self.stream.flush()
-
-
 def train_all(epochs_scale=1.0, progress=True, out=None):
     """Runs the six trainings; returns ``(X, Y, rows)``, a row per run (a dict)."""
     X, Y = make_moons()
     rows = []
     for key, label, opt, lr, decay, epochs in runs(epochs_scale):
         desc = f"{label} ({'decay' if decay != 'none' else f'lr {lr:g}'})"
-        bar = _Progress(epochs, desc, enabled=progress)
-        try:
+        with _console.Progress(epochs, desc, unit="epoch", enabled=progress) as bar:
             r = train(X, Y, optimizer=opt, lr=lr, num_epochs=epochs, on_epoch=lambda e: bar.update(e + 1))
-        finally:
-            bar.close()
         acc = float(np.mean(predict(X, r["parameters"]) == Y))
         row = {
             "key": key, "optimizer": label, "lr": lr if isinstance(lr, float) else lr.lr0, "decay": decay,
+            "interval": None if isinstance(lr, float) else lr.interval,
             "epochs": epochs, "final_cost": float(r["costs"][-1]), "accuracy": acc,
             "steps": r["steps"], "steps_per_s": r["steps"] / r["seconds"], "seconds": r["seconds"],
             "costs": r["costs"], "lrs": r["lrs"], "parameters": r["parameters"],
@@ -271,18 +227,10 @@ def table_rows(rows):
     return out
 
 
-def format_table(cells, left=(0,)):
-    """Aligned text columns; the columns in ``left`` are left-aligned, the rest right-aligned."""
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+format_table = _console.text_table
 
 
-# -- optimizer paths on two surfaces (SPEC section 7) ------------------------------------------------
+# -- optimizer paths on two surfaces: a long narrow valley, and a plateau at a saddle point --------
 
 
 def _bowl(p):
@@ -297,9 +245,23 @@ def _saddle(p):
 
 #: name -> (title, function returning (f, grad), start, minimum value, plot box, steps)
 SURFACES = {
-    "bowl": ("elongated bowl  f = 0.01 x² + y²", _bowl, (-9.0, 1.5), 0.0, (-10, 2, -2, 2), 300),
-    "saddle": ("saddle  f = x²/2 − y²/2 + y⁴/4  (start next to the saddle point)", _saddle, (1.5, 1e-4), -0.25,
-               (-1.0, 2.0, -1.6, 1.6), 300),
+    "bowl": ("elongated bowl  f = 0.01 x² + y²,  minimum at (0, 0)", _bowl, (-9.0, 1.5), 0.0, (-10, 2, -2, 2), 300),
+    "saddle": ("f = x²/2 − y²/2 + y⁴/4: saddle point at (0, 0), minima at (0, ±1);\n"
+               "start (1.5, 1e-4) on the ridge y ≈ 0 that runs into the saddle point, 1.5 away from it",
+               _saddle, (1.5, 1e-4), -0.25, (-1.0, 2.0, -1.6, 1.6), 300),
+}
+#: points worth marking on each surface: (x, y, marker, label)
+LANDMARKS = {
+    "bowl": [(0.0, 0.0, "P", "minimum (0, 0)")],
+    "saddle": [(0.0, 0.0, "X", "saddle point (0, 0)"), (0.0, 1.0, "P", "minima (0, ±1)"), (0.0, -1.0, "P", None)],
+}
+#: f within this of its minimum counts as settled (the tables' and figures' 1e-3)
+SETTLE_TOL = 1e-3
+#: the zoomed view of where the paths end: (x0, x1, y0, y1) in the surface's units, and
+#: where the inset sits in its panel (axes fractions: left, bottom, width, height)
+ZOOM = {
+    "bowl": ((-0.0095, 0.0035, -0.0025, 0.0025), (0.61, 0.6, 0.37, 0.37)),
+    "saddle": ((-0.08, 0.08, 0.955, 1.045), (0.62, 0.04, 0.36, 0.34)),
 }
 
 #: (name, label, lr, factory). Momentum in the course's form v = βv + (1−β)g at lr 1.0 takes
@@ -313,7 +275,7 @@ PATH_OPTIMIZERS = (
 )
 
 
-def optimizer_paths(surface, tol=1e-3):
+def optimizer_paths(surface, tol=SETTLE_TOL):
     """Runs GD, momentum, RMSprop and Adam from the surface's start point with simdoptim's
     optimizers on a 2-element array. Returns ``{name: (path (steps+1, 2), values, the step
     from which f stays within tol of its minimum or None, lr)}``."""
@@ -361,7 +323,7 @@ def paths_table(paths_by_surface):
     return cells
 
 
-# -- the noisy series for the moving averages (SPEC section 2) --------------------------------------------
+# -- the noisy series for the exponentially weighted averages --------------------------------------
 
 
 def temperature_series(days=365, seed=7):
@@ -371,7 +333,7 @@ def temperature_series(days=365, seed=7):
     return 12.0 - 9.0 * np.cos(2 * np.pi * (d - 15) / 365.0) + rs.normal(0.0, 3.0, days)
 
 
-# -- figures -----------------------------------------------------------------------------------------------
+# -- figures ---------------------------------------------------------------------------------------
 
 COLORS = {"gd": "tab:blue", "momentum": "tab:orange", "adam": "tab:green", "GD": "tab:blue",
           "Momentum": "tab:orange", "RMSprop": "tab:purple", "Adam": "tab:green"}
@@ -381,35 +343,49 @@ COLORS = {"gd": "tab:blue", "momentum": "tab:orange", "adam": "tab:green", "GD":
 STYLES = {"gd": "-", "momentum": (0, (5, 3)), "adam": "-"}
 
 
-def _figure(**kw):
-    from matplotlib.figure import Figure
+_figure = _plotting.new_figure
 
-    return Figure(layout="constrained", **kw)
+
+def _decay_label(r):
+    """How a run's rate was set, in words: 'lr 0.0007' or 'staircase from lr0 0.1, every 1000 epochs'."""
+    if r["decay"] == "none":
+        return f"lr {r['lr']:g}"
+    return f"lr0 {r['lr']:g}, staircase decay every {r['interval']} epochs"
 
 
 def plot_costs(rows, path):
-    fig = _figure(figsize=(12, 4.5))
+    """costs.png: the cost per epoch of the six runs, fixed rate and staircase decay (each
+    optimizer's lr0 in the legend). Writes ``path``, returns the Figure."""
+    fig = _figure(figsize=(12, 4.8))
     axes = fig.subplots(1, 2)
     for ax, decayed in zip(axes, (False, True)):
-        for r in rows:
-            if (r["decay"] != "none") != decayed:
-                continue
+        panel = [r for r in rows if (r["decay"] != "none") == decayed]
+        for r in panel:
             c = r["costs"]
             epochs = np.arange(len(c))
             ax.plot(epochs, c, color=COLORS[r["key"]], alpha=0.25, lw=0.6)
             smooth = functional.ewma(c, 0.98) if len(c) > 1 else c
+            start = f"lr0 {r['lr']:g}, " if decayed else ""
             ax.plot(epochs, smooth, color=COLORS[r["key"]], lw=1.8, ls=STYLES[r["key"]],
-                    label=f"{r['optimizer']}: cost {r['final_cost']:.3f}, accuracy {r['accuracy']:.1%}")
+                    label=f"{r['optimizer']} ({start}final cost {r['final_cost']:.3f}, accuracy {r['accuracy']:.1%})")
         ax.set_xlabel("epoch")
         ax.set_ylabel("average cross-entropy cost")
-        ax.set_title("staircase learning-rate decay" if decayed else "fixed learning rate 0.0007")
+        if decayed and panel:
+            n = panel[0]["interval"]
+            ax.set_title(f"staircase decay  lr0 / (1 + floor(epoch / {n})), lr0 as listed")
+        else:
+            rates = sorted({r["lr"] for r in panel})
+            ax.set_title(f"fixed learning rate {', '.join(f'{x:g}' for x in rates)}")
         ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle("Training cost per epoch (faint: raw, solid: its EWMA with β = 0.98)")
+        ax.legend(fontsize=9)
+    fig.suptitle("Training cost per epoch (faint: raw; solid: its EWMA with β = 0.98)")
     fig.savefig(path, dpi=110)
+    return fig
 
 
 def plot_boundaries(X, Y, rows, path):
+    """decision_boundaries.png: what each trained network predicts over the plane. Writes
+    ``path``, returns the Figure."""
     fig = _figure(figsize=(13, 8))
     axes = fig.subplots(2, 3).ravel()
     pad = 0.5
@@ -420,103 +396,174 @@ def plot_boundaries(X, Y, rows, path):
         z = predict(grid, r["parameters"]).reshape(xx.shape)
         ax.contourf(xx, yy, z, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
         ax.scatter(X[0], X[1], c=np.where(Y[0] > 0.5, "tab:blue", "tab:red"), s=12, edgecolors="k", linewidths=0.3)
-        decay = "no decay" if r["decay"] == "none" else "staircase decay"
-        ax.set_title(f"{r['optimizer']}, {decay}\ntraining accuracy {r['accuracy']:.1%}")
+        ax.set_title(f"{r['optimizer']}: {_decay_label(r)}\n{r['epochs']} epochs, training accuracy {r['accuracy']:.1%}",
+                     fontsize=9.5)
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
     fig.suptitle("Decision boundaries of the 2-5-2-1 network on the two moons (red: class 0, blue: class 1)")
     fig.savefig(path, dpi=100)
+    return fig
 
 
 def plot_ewma(path):
+    """ewma.png: a noisy series averaged with three betas, with and without bias
+    correction. Writes ``path``, returns the Figure."""
     theta = temperature_series()
     days = np.arange(1, len(theta) + 1)
-    fig = _figure(figsize=(12, 4.5))
+    fig = _figure(figsize=(12, 4.8))
     axes = fig.subplots(1, 2, sharey=True)
     for ax, corrected in zip(axes, (False, True)):
-        ax.scatter(days, theta, s=6, color="0.6", label="daily value θ_t")
+        ax.scatter(days, theta, s=6, color="0.6", label=r"daily value $\theta_t$")
         for beta, color in ((0.5, "tab:green"), (0.9, "tab:red"), (0.98, "tab:blue")):
             v = functional.ewma(theta, beta, bias_correction=corrected)
-            ax.plot(days, v, color=color, lw=1.8, label=f"β = {beta}  (≈ {1 / (1 - beta):.0f} days)")
-        ax.set_title("with bias correction  v_t / (1 − β^t)" if corrected else "without bias correction  (v_0 = 0)")
+            ax.plot(days, v, color=color, lw=1.8, label=rf"$\beta$ = {beta}  ($\approx$ {1 / (1 - beta):.0f} days)")
+        ax.set_title(r"with bias correction  $v_t\,/\,(1 - \beta^t)$" if corrected
+                     else r"without bias correction  ($v_0 = 0$)")
         ax.set_xlabel("day t")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=9)
     axes[0].set_ylabel("temperature")
-    fig.suptitle("Exponentially weighted averages  v_t = β v_{t−1} + (1 − β) θ_t  (simdoptim.ewma)")
+    fig.suptitle(r"Exponentially weighted averages  $v_t = \beta\, v_{t-1} + (1 - \beta)\, \theta_t$  (simdoptim.ewma)")
     fig.savefig(path, dpi=110)
+    return fig
 
 
-def plot_schedules(rows, path, epochs=5000, interval=1000):
+def plot_schedules(rows, path):
+    """lr_schedules.png: the staircase the decayed runs used (their rate in every epoch, as
+    trained), beside the other decays of simdoptim.schedules over the same epochs, all from
+    lr0 0.1. Writes ``path``, returns the Figure."""
+    decayed = [r for r in rows if r["decay"] != "none"]
+    epochs = decayed[0]["epochs"] if decayed else 5000
+    interval = decayed[0]["interval"] if decayed else 1000
     lr0 = 0.1
-    curves = [
-        ("staircase  lr0 / (1 + floor(epoch / 1000))  (used above)",
-         schedules.StaircaseDecay(lr0, 1.0, interval)),
-        ("inverse time  lr0 / (1 + epoch)  (course's update_lr, rate 1)", schedules.InverseTimeDecay(lr0, 1.0)),
-        ("inverse time  lr0 / (1 + 0.001 epoch)", schedules.InverseTimeDecay(lr0, 0.001)),
-        ("exponential  0.999^epoch · lr0", schedules.ExponentialDecay(lr0, 0.999)),
-        ("lr0 / sqrt(epoch)", schedules.InverseSqrtDecay(lr0, 1.0)),
-        ("piecewise constant (manual)", schedules.PiecewiseConstant([1500, 3500], [lr0, 0.03, 0.01])),
-    ]
     e = np.arange(epochs)
-    fig = _figure(figsize=(9, 5))
+    rate = 5.0 / epochs  # the inverse-time decay that ends near the staircase's last step
+    base = 0.01 ** (1.0 / epochs)  # falls to lr0 / 100 over the run
+    cuts = [round(0.3 * epochs), round(0.7 * epochs)]
+    curves = [
+        ("inverse time  lr0 / (1 + epoch): the course's update_lr, decay_rate 1", schedules.InverseTimeDecay(lr0, 1.0)),
+        (rf"inverse time  lr0 / (1 + {rate:.3g} epoch)", schedules.InverseTimeDecay(lr0, rate)),
+        (rf"exponential  {base:.5g}$^{{\rm epoch}}$ · lr0", schedules.ExponentialDecay(lr0, base)),
+        (r"lr0 / $\sqrt{\rm epoch}$", schedules.InverseSqrtDecay(lr0, 1.0)),
+        (f"piecewise constant, set by hand: 0.1, 0.03 from epoch {cuts[0]}, 0.01 from {cuts[1]}",
+         schedules.PiecewiseConstant(cuts, [lr0, 0.03, 0.01])),
+    ]
+    fig = _figure(figsize=(9.5, 6.2))
     ax = fig.subplots()
-    for label, s in curves:
-        ax.plot(e, [s(int(x)) for x in e], lw=1.8, label=label)
+    for r in decayed:
+        if r["lr"] == lr0:
+            used = " and ".join(x["optimizer"] for x in decayed if x["lr"] == lr0)
+            others = "; ".join(f"{x['optimizer']}: the same steps from lr0 {x['lr']:g}" for x in decayed
+                               if x["lr"] != lr0)
+            ax.plot(e, r["lrs"], lw=3.2, color="k", alpha=0.35,
+                    label=f"staircase  lr0 / (1 + floor(epoch / {interval})): the rate the decayed {used} runs "
+                          f"trained with" + (f"\n({others})" if others else ""))
+            break
+    for label, sched in curves:
+        ax.plot(e, [sched(int(x)) for x in e], lw=1.6, label=label)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
-    ax.set_title(f"Learning-rate schedules (simdoptim.schedules), lr0 = {lr0}")
+    ax.set_title(f"Learning-rate schedules of simdoptim.schedules over {epochs} epochs, lr0 = {lr0}")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=1)
     fig.savefig(path, dpi=110)
+    return fig
+
+
+#: a marker per optimizer for the end of its path, large to small, so that paths ending at
+#: the same point still show every marker
+END_MARKERS = {"GD": ("o", 13), "Momentum": ("s", 9.5), "RMSprop": ("^", 8), "Adam": ("D", 5)}
 
 
 def plot_paths(surface, paths, path):
+    """paths_<surface>.png: each optimizer's path on the contours (end points marked, a zoom
+    on where they end, the settled region shaded) and f - min f per step on a log scale,
+    unclipped (exact zeros marked below the curves). Writes ``path``, returns the Figure."""
     title, fn, start, fmin, box, steps = SURFACES[surface]
     x0, x1, y0, y1 = box
     xx, yy = np.meshgrid(np.linspace(x0, x1, 400), np.linspace(y0, y1, 300))
     zz = fn(np.array([xx, yy]))[0]
-    fig = _figure(figsize=(13, 5))
-    ax, ax2 = fig.subplots(1, 2, width_ratios=[1.5, 1])
-    ax.contour(xx, yy, zz, levels=25, colors="0.75", linewidths=0.7)
+    fig = _figure(figsize=(14, 6.2))
+    ax, ax2 = fig.subplots(1, 2, width_ratios=[1.45, 1])
+    ax.contour(xx, yy, zz, levels=25, colors="0.78", linewidths=0.7)
+    ax.contourf(xx, yy, zz - fmin, levels=[-1.0, SETTLE_TOL], colors=["#b8e0b8"])
+    ax.contour(xx, yy, zz - fmin, levels=[SETTLE_TOL], colors="forestgreen", linewidths=1.0)
+    ax.plot([], [], color="forestgreen", lw=6, alpha=0.4, label=f"f − min f < {SETTLE_TOL:g} (settled)")
+    for x, y, marker, label in LANDMARKS[surface]:
+        ax.plot(x, y, marker, color="k", ms=9, mfc="white", zorder=6, label=label)
+    (zx0, zx1, zy0, zy1), bounds = ZOOM[surface]
+    zoom = ax.inset_axes(bounds)
+    zx, zy = np.meshgrid(np.linspace(zx0, zx1, 200), np.linspace(zy0, zy1, 200))
+    zz_zoom = fn(np.array([zx, zy]))[0] - fmin
+    zoom.contourf(zx, zy, zz_zoom, levels=[-1.0, SETTLE_TOL], colors=["#b8e0b8"])
+    zoom.contour(zx, zy, zz_zoom, levels=[SETTLE_TOL], colors="forestgreen", linewidths=1.0)
+    zeros = False
     for name, label, _, _ in PATH_OPTIMIZERS:
         p, values, reached, lr = paths[name]
-        ax.plot(p[:, 0], p[:, 1], "-o", ms=2, lw=1.2, color=COLORS[name], label=f"{label}, lr {lr:g}")
-        note = f"{reached if reached is not None else f'>{steps}'} steps"
+        marker, size = END_MARKERS[name]
+        for a, ms in ((ax, 1.8), (zoom, 2.5)):
+            a.plot(p[:, 0], p[:, 1], "-o", ms=ms, lw=1.1, color=COLORS[name], alpha=0.85)
+            a.plot(*p[-1], marker, ms=size, color=COLORS[name], mec="k", mew=0.8, zorder=7)
+        ax.plot([], [], marker, ms=size, color=COLORS[name], mec="k", mew=0.8,
+                label=f"{label}, lr {lr:g}: ends at ({p[-1][0]:.3g}, {p[-1][1]:.3g})")
+        note = f"settled from step {reached}" if reached is not None else f"not settled in {steps} steps"
         if surface == "saddle":
             left = left_saddle(values)
-            note = f"off the plateau at step {left if left is not None else f'>{steps}'}, settled at {note}"
-        ax2.plot(np.maximum(values - fmin, 1e-12), color=COLORS[name], lw=1.6, label=f"{label}: {note}")
-    ax.plot(*start, "k*", ms=12, label="start")
+            note = f"off the plateau at step {left if left is not None else f'>{steps}'}, {note}"
+        gap = values - fmin
+        ax2.plot(np.where(gap > 0, gap, np.nan), color=COLORS[name], lw=1.5, label=f"{label}: {note}")
+        zero = np.flatnonzero(gap <= 0)
+        if zero.size:
+            zeros = True
+            ax2.plot(zero, np.full(zero.size, 1e-17), "|", color=COLORS[name], ms=8,
+                     label=f"{label}: f − min f = 0 exactly in float64 (at {zero.size} steps from step {zero[0]}; "
+                           f"no point on a log scale)")
+    for x, y, marker, label in LANDMARKS[surface]:
+        zoom.plot(x, y, marker, color="k", ms=9, mfc="white", zorder=6)
+    zoom.set_xlim(zx0, zx1)
+    zoom.set_ylim(zy0, zy1)
+    zoom.tick_params(labelsize=7)
+    zoom.locator_params(nbins=4)
+    zoom.set_title("zoom: where the paths end", fontsize=8)
+    ax.indicate_inset_zoom(zoom, edgecolor="0.3")
+    ax.plot(*start, "k*", ms=14, zorder=8, label=f"start {start}")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(title)
-    ax.legend(fontsize=9, loc="lower right")
+    ax.set_title(title, fontsize=10.5)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     ax2.set_yscale("log")
+    if zeros or fmin != 0.0:
+        ax2.set_ylim(5e-18, None)  # room for the float64 rounding step and the exact zeros
     ax2.set_xlabel("step")
-    ax2.set_ylabel("f − min f")
-    ax2.set_title("f − min f per step (settled: stays < 1e-3 from then on)")
+    ax2.set_ylabel("f − min f  (log scale)")
+    ax2.set_title(f"f − min f per step; settled: below {SETTLE_TOL:g} from then on", fontsize=10.5)
+    ax2.axhline(SETTLE_TOL, color="forestgreen", ls="--", lw=1)
+    ax2.annotate(f"{SETTLE_TOL:g}", (0, SETTLE_TOL), xytext=(2, 2), textcoords="offset points", fontsize=8,
+                 color="forestgreen")
+    if fmin != 0.0:
+        # f is a float64 near fmin: differences below its rounding step are noise
+        ulp = float(np.spacing(abs(fmin)))
+        ax2.axhline(ulp, color="0.5", ls=":", lw=1)
+        ax2.annotate(f"float64 rounding step of f near its minimum ({ulp:.1e})", (steps, ulp), xytext=(0, 3),
+                     textcoords="offset points", ha="right", fontsize=8, color="0.35")
     if surface == "saddle":
         ax2.axhline(0.0 - fmin, color="0.4", ls=":", lw=1)
-        ax2.annotate("the saddle point's value (plateau)", (steps, -fmin), xytext=(0, 4),
+        ax2.annotate("f at the saddle point (the plateau)", (steps, -fmin), xytext=(0, 4),
                      textcoords="offset points", ha="right", fontsize=8, color="0.3")
     ax2.grid(alpha=0.3, which="both")
-    ax2.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
+    ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=1)
     fig.savefig(path, dpi=110)
+    return fig
 
 
-# -- command line ------------------------------------------------------------------------------------------
+# -- command line ----------------------------------------------------------------------------------
 
 
 def have_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _plotting.matplotlib_missing() is None
 
 
 def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, stream=None):
@@ -525,10 +572,19 @@ def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, s
     stream = sys.stdout if stream is None else stream
     if not (isinstance(epochs_scale, (int, float)) and math.isfinite(epochs_scale) and epochs_scale > 0):
         raise ValueError(f"demo: epochs_scale must be a number > 0, got {epochs_scale!r}")
+    if plots and have_matplotlib():
+        # before minutes of training, not after: a folder that cannot be made fails now
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+        except OSError as e:
+            raise type(e)(e.errno, f"demo: cannot make the folder for the figures ({e.strerror or e})",
+                          os.fspath(out_dir)) from e
     from . import cpu_info
 
     info = cpu_info()
-    print(f"simdoptim demo: the course's 2-5-2-1 network on 300 two-moons points, mini-batches of 64 "
+    print("simdoptim demo: the optimization assignment of week 2 of \"Improving Deep Neural Networks\" "
+          "(course 2 of DeepLearning.AI's Deep Learning Specialization)", file=stream)
+    print(f"  its 2-5-2-1 network on 300 two-moons points, mini-batches of 64 "
           f"(SIMD path {info['isa']}, {info['num_threads']} threads)", file=stream, flush=True)
     X, Y, rows = train_all(epochs_scale, progress=progress, out=stream)
     cells = table_rows(rows)
@@ -537,11 +593,11 @@ def run(out_dir="simdoptim-demo", epochs_scale=1.0, plots=True, progress=True, s
           "accuracy on the 300 training points)\n", file=stream)
     paths = {s: optimizer_paths(s) for s in SURFACES}
     pcells = paths_table(paths)
-    print("Optimizer paths on two surfaces (SPEC section 7):", file=stream)
+    print("Optimizer paths on two surfaces: an elongated bowl, and the plateau of a saddle point "
+          "(how many steps each needs):", file=stream)
     print(format_table(pcells) + "\n", file=stream)
     figures = []
     if plots and have_matplotlib():
-        os.makedirs(out_dir, exist_ok=True)
         jobs = [
             ("costs.png", lambda p: plot_costs(rows, p)),
             ("decision_boundaries.png", lambda p: plot_boundaries(X, Y, rows, p)),
@@ -573,5 +629,12 @@ def main(args):
     if not (math.isfinite(args.epochs_scale) and args.epochs_scale > 0):
         print(f"--epochs-scale must be > 0, got {args.epochs_scale}", file=sys.stderr)
         return 2
-    run(args.out, args.epochs_scale, plots=not args.no_plots, progress=not args.no_progress)
+    try:
+        run(args.out, args.epochs_scale, plots=not args.no_plots, progress=not args.no_progress)
+    except OSError as e:
+        if e.filename != args.out:
+            raise
+        print(f"python -m simdoptim demo: --out {args.out!r}: cannot make the folder for the figures "
+              f"({e.strerror})", file=sys.stderr)
+        return 2
     return 0

@@ -18,18 +18,14 @@ import numpy as np
 from . import _algorithms, _checks, _core
 
 __all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "adagrad_update", "ema_update", "ewma",
-           "all_finite"]
+           "all_finite", "prepare"]
+
+
+def __dir__():
+    """Only the public API in dir() and tab completion (PEP 562), not the module's imports."""
+    return list(__all__)
 
 Arrays = Sequence[np.ndarray]
-
-
-def _names(func, names, params):
-    if names is not None:
-        if not isinstance(names, (list, tuple)):
-            raise TypeError(f"{func}: names must be None or a list of the parameters' names, got {type(names).__name__}")
-        if isinstance(params, (list, tuple)) and len(names) != len(params):
-            raise ValueError(f"{func}: names has {len(names)} entries but params has {len(params)}")
-    return names
 
 
 def gd_update(params: Arrays, grads: Arrays, *, lr: float, weight_decay: float = 0.0,
@@ -52,10 +48,7 @@ def gd_update(params: Arrays, grads: Arrays, *, lr: float, weight_decay: float =
 
     Source: the deep-learning course's ``update_parameters_with_gd``; ``torch.optim.SGD``.
     """
-    func = "gd_update"
-    hp = _algorithms.check_hyper(func, _algorithms.GD, {"lr": lr, "weight_decay": weight_decay}, params)
-    _core.update(func, "gd", params, grads, None, _algorithms.GD.values(hp), step=1,
-                 labels=_names(func, names, params))
+    _gd("gd_update", params, lr=lr, weight_decay=weight_decay, names=names).run(grads, 1)
 
 
 def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: float, beta: float = 0.9,
@@ -78,11 +71,8 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
 
     Sources: the course's ``update_parameters_with_momentum``; Sutskever et al. 2013.
     """
-    func = "momentum_update"
-    hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form,
-                                                             "nesterov": nesterov, "weight_decay": weight_decay}, params)
-    _core.update(func, "momentum", params, grads, [velocities], _algorithms.Momentum.values(hp), step=1,
-                 labels=_names(func, names, params))
+    _momentum("momentum_update", params, velocities, lr=lr, beta=beta, form=form, nesterov=nesterov,
+              weight_decay=weight_decay, names=names).run(grads, 1)
 
 
 def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: float, beta2: float = 0.99,
@@ -108,15 +98,9 @@ def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: fl
 
     Sources: Hinton's lecture 6e; ``torch.optim.RMSprop`` (centered, momentum).
     """
-    func = "rmsprop_update"
-    hp = _algorithms.check_hyper(func, _algorithms.RMSprop, {
-        "lr": lr, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
-        "momentum": momentum, "centered": grad_avgs is not None}, params)
-    if hp["momentum"] != 0.0 and momentum_buffers is None:
-        raise ValueError(f"{func}: momentum_buffers is required when momentum > 0")
-    states = [square_avgs, grad_avgs, momentum_buffers if hp["momentum"] != 0.0 else None]
-    _core.update(func, "rmsprop", params, grads, states, _algorithms.RMSprop.values(hp), step=1,
-                 labels=_names(func, names, params))
+    _rmsprop("rmsprop_update", params, square_avgs, lr=lr, beta2=beta2, eps=eps, eps_root=eps_root,
+             weight_decay=weight_decay, momentum=momentum, grad_avgs=grad_avgs, momentum_buffers=momentum_buffers,
+             names=names).run(grads, 1)
 
 
 def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int, lr: float = 0.001,
@@ -141,13 +125,9 @@ def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Ar
 
     Sources: Kingma & Ba 2015, algorithm 1; Loshchilov & Hutter 2019 (AdamW); Reddi et al. 2018 (AMSGrad).
     """
-    func = "adam_update"
-    _checks.check_step(func, step)
-    hp = _algorithms.check_hyper(func, _algorithms.Adam, {
-        "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
-        "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None}, params)
-    _core.update(func, "adam", params, grads, [exp_avgs, exp_avg_sqs, max_exp_avg_sqs],
-                 _algorithms.Adam.values(hp), step=step, labels=_names(func, names, params))
+    _checks.check_step("adam_update", step)
+    _adam("adam_update", params, exp_avgs, exp_avg_sqs, lr=lr, beta1=beta1, beta2=beta2, eps=eps, eps_root=eps_root,
+          weight_decay=weight_decay, decoupled=decoupled, max_exp_avg_sqs=max_exp_avg_sqs, names=names).run(grads, step)
 
 
 def adagrad_update(params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float = 0.01,
@@ -172,12 +152,9 @@ def adagrad_update(params: Arrays, grads: Arrays, state_sums: Arrays, *, step: i
 
     Sources: Duchi, Hazan & Singer 2011; ``torch.optim.Adagrad`` (lr_decay, maximize).
     """
-    func = "adagrad_update"
-    _checks.check_step(func, step)
-    hp = _algorithms.check_hyper(func, _algorithms.Adagrad, {
-        "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}, params)
-    _core.update(func, "adagrad", params, grads, [state_sums], _algorithms.Adagrad.values(hp), step=step,
-                 labels=_names(func, names, params))
+    _checks.check_step("adagrad_update", step)
+    _adagrad("adagrad_update", params, state_sums, lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+             maximize=maximize, names=names).run(grads, step)
 
 
 def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias_correction: bool = False,
@@ -196,11 +173,116 @@ def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias
     """
     func = "ema_update"
     _checks.check_step(func, step)
-    hp = _algorithms.check_hyper(func, _algorithms.EMA, {"beta": beta, "bias_correction": bias_correction}, averages)
-    if hp["bias_correction"] and outs is None:
+    call = _ema(func, averages, beta=beta, bias_correction=bias_correction, names=names)
+    if call.values[1] and outs is None:
         raise ValueError(f"{func}: bias_correction=True needs outs to write the corrected averages into")
-    _core.update(func, "ema", averages, values, None, _algorithms.EMA.values(hp), step=step,
-                 labels=_names(func, names, averages), outs=outs, arg_names=("averages", "values"))
+    call.run(values, step, outs)
+
+
+# ---------------------------------------------------------------------------------------
+# What each update hands to the compiled core, checked once: shared by the functions above
+# and by prepare().
+
+class _Call:
+    """One update's arguments for ``_core``: the op, its arrays (without the gradients) and
+    its hyper-parameter values in the op's field order."""
+
+    __slots__ = ("func", "op", "params", "states", "values", "labels", "arg_names", "stepped")
+
+    def __init__(self, func, op, params, states, values, labels, arg_names=("params", "grads"), stepped=False):
+        self.func, self.op, self.params, self.states, self.values = func, op, params, states, values
+        self.labels, self.arg_names, self.stepped = labels, arg_names, stepped
+
+    def run(self, grads, step, outs=None):
+        _core.update(self.func, self.op, self.params, grads, self.states, self.values, step=step,
+                     labels=self.labels, outs=outs, arg_names=self.arg_names)
+
+    def plan(self):
+        plan = _core.Plan(self.func, self.op, self.params, self.states, None, 1, self.labels, *self.arg_names)
+        plan.set_hyper(0, self.values)
+        return plan
+
+
+def _gd(func, params, *, lr, weight_decay=0.0, names=None):
+    hp = _algorithms.check_hyper(func, _algorithms.GD, {"lr": lr, "weight_decay": weight_decay}, params)
+    return _Call(func, "gd", params, None, _algorithms.GD.values(hp), _checks.check_names(func, names, params))
+
+
+def _momentum(func, params, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None):
+    hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form,
+                                                             "nesterov": nesterov, "weight_decay": weight_decay}, params)
+    return _Call(func, "momentum", params, [velocities], _algorithms.Momentum.values(hp),
+                 _checks.check_names(func, names, params))
+
+
+def _rmsprop(func, params, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_root=0.0, weight_decay=0.0, momentum=0.0,
+             grad_avgs=None, momentum_buffers=None, names=None):
+    hp = _algorithms.check_hyper(func, _algorithms.RMSprop, {
+        "lr": lr, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
+        "momentum": momentum, "centered": grad_avgs is not None}, params)
+    if hp["momentum"] != 0.0 and momentum_buffers is None:
+        raise ValueError(f"{func}: momentum_buffers is required when momentum > 0")
+    states = [square_avgs, grad_avgs, momentum_buffers if hp["momentum"] != 0.0 else None]
+    return _Call(func, "rmsprop", params, states, _algorithms.RMSprop.values(hp), _checks.check_names(func, names, params))
+
+
+def _adam(func, params, exp_avgs, exp_avg_sqs, *, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, eps_root=0.0,
+          weight_decay=0.0, decoupled=False, max_exp_avg_sqs=None, names=None):
+    hp = _algorithms.check_hyper(func, _algorithms.Adam, {
+        "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
+        "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None}, params)
+    return _Call(func, "adam", params, [exp_avgs, exp_avg_sqs, max_exp_avg_sqs], _algorithms.Adam.values(hp),
+                 _checks.check_names(func, names, params), stepped=True)
+
+
+def _adagrad(func, params, state_sums, *, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0, maximize=False,
+             names=None):
+    hp = _algorithms.check_hyper(func, _algorithms.Adagrad, {
+        "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}, params)
+    return _Call(func, "adagrad", params, [state_sums], _algorithms.Adagrad.values(hp),
+                 _checks.check_names(func, names, params), stepped=True)
+
+
+def _ema(func, averages, *, beta, bias_correction=False, names=None):
+    hp = _algorithms.check_hyper(func, _algorithms.EMA, {"beta": beta, "bias_correction": bias_correction}, averages)
+    return _Call(func, "ema", averages, None, _algorithms.EMA.values(hp), _checks.check_names(func, names, averages),
+                 ("averages", "values"), stepped=True)
+
+
+_BUILDERS = {gd_update: _gd, momentum_update: _momentum, rmsprop_update: _rmsprop, adam_update: _adam,
+             adagrad_update: _adagrad, ema_update: _ema}
+
+
+def prepare(update, params, *state, **options):
+    r"""One of this module's updates with its arrays and hyper-parameters bound once, for
+    repeated calls that pass only the gradients: the small-step fast path.
+
+    ``run = prepare(adam_update, params, exp_avgs, exp_avg_sqs, lr=1e-3)`` checks everything
+    ``adam_update`` would (the same exceptions) and returns a callable; ``run(grads, step)``
+    then does what ``adam_update(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=1e-3)``
+    does, bit for bit, checking only the gradients (``step`` is the update's number for Adam
+    and the EMA, ignored by the others; ``ema_update`` also takes ``outs`` per call:
+    ``run(values, step, outs)``). The arrays stay bound: replace them by preparing again.
+
+    Args:
+        update: ``gd_update``, ``momentum_update``, ``rmsprop_update``, ``adam_update`` or
+            ``ema_update`` (of this module).
+        params: the parameter list (``averages`` for ``ema_update``).
+        state: the update's state lists, positionally, in its signature's order (e.g.
+            ``exp_avgs, exp_avg_sqs``); options such as ``max_exp_avg_sqs``, ``grad_avgs`` or
+            ``names`` and every hyper-parameter by keyword.
+
+    Returns: a callable ``run(grads, step=1, outs=None)``.
+
+    Raises: TypeError for another function; otherwise what ``update`` raises for the same
+    arguments.
+    """
+    try:
+        build = _BUILDERS[update]
+    except (KeyError, TypeError):
+        raise TypeError(f"prepare: update must be one of {', '.join(f.__name__ for f in _BUILDERS)} of "
+                        f"simdoptim.functional, got {update!r}") from None
+    return build(update.__name__, params, *state, **options).plan()
 
 
 def ewma(series, beta: float, bias_correction: bool = True, axis: int = -1) -> np.ndarray:

@@ -29,9 +29,14 @@ from ._optimizer import Backend, PythonPlan
 from ._optimizer import bias_correction as _bias_correction
 
 __all__ = [
-    "gd_update", "momentum_update", "rmsprop_update", "adam_update", "adagrad_update", "ema_update", "ewma",
+    "prepare", "gd_update", "momentum_update", "rmsprop_update", "adam_update", "adagrad_update", "ema_update", "ewma",
     "all_finite", "GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA", "take", "MiniBatches",
 ]
+
+
+def __dir__():
+    """Only the public API in dir() and tab completion (PEP 562), not the module's imports."""
+    return list(__all__)
 
 
 def gd_update(params, grads, *, lr, weight_decay=0.0, names=None):
@@ -42,6 +47,25 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None):
 
     ``weight_decay`` is the L2 term of the cost, ``lambda/B`` in the course's notation.
     The caller's gradient arrays are never modified.
+    
+    Args:
+        params: list of parameter arrays (float32 or float64; any shape; the reference also
+            updates strided views in place), updated in place.
+        grads: one gradient per parameter: its shape and dtype, any layout; never written.
+        lr: the learning rate alpha (a finite number >= 0).
+        weight_decay: lambda (>= 0). Default 0.
+        names: the parameters' names for messages (``params['W1']``), or None (``params[0]``).
+
+    Raises:
+        TypeError: a list that is not a list, an item that is not an array, a non-float or
+            non-native dtype, gradients or state of another dtype than their parameter, a
+            hyper-parameter of the wrong type (a string, None, a bool for a number; an int for
+            a flag).
+        ValueError: a hyper-parameter out of range (also ``eps``/``eps_root`` that are 0 in the
+            parameters' dtype), lists of different lengths, another shape, a read-only buffer
+            that is written, buffers that overlap. Nothing is written before a refusal.
+
+    Source: the course's ``update_parameters_with_gd``; ``torch.optim.SGD``.
     """
     func = "gd_update"
     hp = _algorithms.check_hyper(func, _algorithms.GD, {"lr": lr, "weight_decay": weight_decay}, params)
@@ -63,6 +87,24 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
 
     The two forms are the same method: ``form="sum"`` with ``lr`` equals ``form="ema"`` with
     ``lr / (1 - beta)``. ``v`` starts at zero; weight decay is added to ``g`` first.
+    
+    Args:
+        params, grads, names: as in :func:`gd_update`.
+        velocities: one velocity per parameter (its shape and dtype), updated in place; zeros
+            before the first update.
+        lr: >= 0. beta: in [0, 1), default 0.9. form: ``"ema"`` (default) or ``"sum"``.
+        nesterov: bool, default False. weight_decay: >= 0, default 0.
+
+    Raises:
+        TypeError: a list that is not a list, an item that is not an array, a non-float or
+            non-native dtype, gradients or state of another dtype than their parameter, a
+            hyper-parameter of the wrong type (a string, None, a bool for a number; an int for
+            a flag).
+        ValueError: a hyper-parameter out of range (also ``eps``/``eps_root`` that are 0 in the
+            parameters' dtype), lists of different lengths, another shape, a read-only buffer
+            that is written, buffers that overlap. Nothing is written before a refusal.
+
+    Source: the course's ``update_parameters_with_momentum``; Sutskever et al. 2013 (Nesterov); ``torch.optim.SGD``.
     """
     func = "momentum_update"
     hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
@@ -92,9 +134,37 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
 
     ``eps`` is added outside the square root (PyTorch, Keras, the course's code) and
     ``eps_root`` inside it (the lecture's ``sqrt(s + eps)``); set the one you want.
-    Centered (pass ``grad_avgs``): ``a <- beta2 a + (1-beta2) g`` and ``s - a^2`` replaces
-    ``s`` under the root. Momentum > 0 (pass ``momentum_buffers``):
+    Centered (pass ``grad_avgs``): ``a <- beta2 a + (1-beta2) g`` and ``max(s - a^2, 0)``
+    replaces ``s`` under the root. ``s - a^2`` is a variance, never negative in exact
+    arithmetic, but with a (nearly) constant gradient it is the difference of two nearly
+    equal numbers and rounds below zero (float32 after about 1,200 steps of a constant 0.1,
+    float64 after about 3,200); its square root would turn the parameters into NaN. The
+    clamp keeps them finite; a NaN in ``s`` or ``a`` still propagates (``np.maximum``).
+    This differs from ``torch.optim.RMSprop(centered=True)`` (2.x), which takes the root of
+    the unclamped ``s - a^2``: NaN after 3,226 steps of a constant 0.1 in float64 (its
+    float32 happens to round to a non-negative value there); elsewhere the two agree. With
+    a zero variance the step is ``lr * g / (sqrt(eps_root) + eps)``: centered RMSprop
+    divides by the gradient's standard deviation, which a constant gradient does not have.
+    Momentum > 0 (pass ``momentum_buffers``):
     ``b <- momentum b + g / (sqrt(.) + eps)``, ``w <- w - lr b`` (PyTorch's variant).
+    
+    Args:
+        params, grads, names: as in :func:`gd_update`.
+        square_avgs, grad_avgs, momentum_buffers: state lists (the parameters' shapes and
+            dtypes), updated in place; zeros before the first update.
+        lr: >= 0. beta2: in [0, 1), default 0.99. eps, eps_root: >= 0, defaults 1e-8 and 0; at
+            least one > 0 in the parameters' dtype. weight_decay: >= 0. momentum: in [0, 1).
+
+    Raises:
+        TypeError: a list that is not a list, an item that is not an array, a non-float or
+            non-native dtype, gradients or state of another dtype than their parameter, a
+            hyper-parameter of the wrong type (a string, None, a bool for a number; an int for
+            a flag).
+        ValueError: a hyper-parameter out of range (also ``eps``/``eps_root`` that are 0 in the
+            parameters' dtype), lists of different lengths, another shape, a read-only buffer
+            that is written, buffers that overlap. Nothing is written before a refusal.
+
+    Source: Hinton's lecture 6e (2012); ``torch.optim.RMSprop`` (centered, momentum).
     """
     func = "rmsprop_update"
     hp = _algorithms.check_hyper(func, _algorithms.RMSprop, {
@@ -120,7 +190,7 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
             a = grad_avgs[i]
             a *= beta2
             a += (1.0 - beta2) * g          # a = beta2*a + (1-beta2)*g
-            inner = s - a * a
+            inner = np.maximum(s - a * a, 0.0)   # a variance: >= 0 exactly, rounding can dip below
         denom = np.sqrt(inner + eps_root) + eps
         if bufs is not None:
             b = bufs[i]
@@ -141,8 +211,27 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=0.001, beta1=0
 
     ``weight_decay`` with ``decoupled=False`` adds ``weight_decay * w`` to ``g`` (L2);
     with ``decoupled=True`` (AdamW) it first shrinks the weights, ``w <- w (1 - lr weight_decay)``
-    (SPEC's ``w - lr*lambda*w``, computed as PyTorch's AdamW does). AMSGrad (pass
+    (``w - lr*lambda*w``, computed as PyTorch's AdamW does). AMSGrad (pass
     ``max_exp_avg_sqs``): ``v_max <- max(v_max, v)`` and ``v_max`` replaces ``v`` in ``v_hat``.
+    
+    Args:
+        params, grads, names: as in :func:`gd_update`.
+        exp_avgs, exp_avg_sqs, max_exp_avg_sqs: state lists (m, v, and v_max for AMSGrad),
+            updated in place; zeros before the first update.
+        step: t, an int >= 1. lr: >= 0, default 0.001. beta1, beta2: in [0, 1), defaults 0.9,
+            0.999. eps, eps_root: >= 0, defaults 1e-8 and 0 (at least one > 0 in the
+            parameters' dtype). weight_decay: >= 0. decoupled: bool (AdamW).
+
+    Raises:
+        TypeError: a list that is not a list, an item that is not an array, a non-float or
+            non-native dtype, gradients or state of another dtype than their parameter, a
+            hyper-parameter of the wrong type (a string, None, a bool for a number; an int for
+            a flag).
+        ValueError: a hyper-parameter out of range (also ``eps``/``eps_root`` that are 0 in the
+            parameters' dtype), lists of different lengths, another shape, a read-only buffer
+            that is written, buffers that overlap. Nothing is written before a refusal.
+
+    Source: Kingma & Ba, ICLR 2015, algorithm 1; Loshchilov & Hutter, ICLR 2019 (AdamW); Reddi et al., ICLR 2018 (AMSGrad).
     """
     func = "adam_update"
     _checks.check_step(func, step)
@@ -187,9 +276,22 @@ def adagrad_update(params, grads, state_sums, *, step, lr=0.01, lr_decay=0.0, ep
                w \leftarrow w - \alpha_t\, \frac{g}{\sqrt{s} + \epsilon},\qquad
                \alpha_t = \frac{\alpha}{1 + (t - 1)\,\text{lr\_decay}}
 
-    ``alpha_t`` is computed in float64 once per step. ``s`` starts at the optimizer's
-    ``initial_accumulator_value`` (0 by default). Source: Duchi, Hazan & Singer, "Adaptive
-    Subgradient Methods" (JMLR 2011); ``torch.optim.Adagrad`` for the options.
+    ``alpha_t`` is computed in float64 once per step. Negating ``g`` is exact.
+
+    Args:
+        params, grads, names: as in :func:`gd_update`.
+        state_sums: the sums of squared gradients, one array per parameter (its shape and
+            dtype), updated in place; they start at the optimizer's ``initial_accumulator_value``
+            (0 by default).
+        step: the number of this update, an int >= 1.
+        lr: the learning rate (>= 0). Default 0.01. lr_decay: >= 0, default 0. eps: added
+            outside the square root (>= 0). Default 1e-10. weight_decay: L2 coefficient (>= 0).
+        maximize: ascend instead of descend (bool). Default False.
+
+    Raises: as :func:`adam_update`.
+
+    Source: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and
+    Stochastic Optimization" (JMLR 2011); ``torch.optim.Adagrad`` for the options and defaults.
     """
     func = "adagrad_update"
     _checks.check_step(func, step)
@@ -214,6 +316,24 @@ def ema_update(averages, values, *, beta, step, bias_correction=False, outs=None
 
     With ``outs``, each ``outs[i]`` receives the average of this step, divided by
     ``1 - beta**step`` when ``bias_correction`` (``v_0 = 0`` biases early values toward 0).
+    
+    Args:
+        averages: list of average arrays, updated in place.
+        values: the new value for each average (its shape and dtype, any layout).
+        beta: in [0, 1). step: the number of this update, an int >= 1.
+        bias_correction: bool (needs ``outs``). outs: arrays receiving the step's averages, or None.
+        names: as in :func:`gd_update`.
+
+    Raises:
+        TypeError: a list that is not a list, an item that is not an array, a non-float or
+            non-native dtype, gradients or state of another dtype than their parameter, a
+            hyper-parameter of the wrong type (a string, None, a bool for a number; an int for
+            a flag).
+        ValueError: a hyper-parameter out of range (also ``eps``/``eps_root`` that are 0 in the
+            parameters' dtype), lists of different lengths, another shape, a read-only buffer
+            that is written, buffers that overlap. Nothing is written before a refusal.
+
+    Source: the course's exponentially weighted averages; bias correction as in Kingma & Ba 2015, section 3.
     """
     func = "ema_update"
     _checks.check_step(func, step)
@@ -269,12 +389,39 @@ def all_finite(arrays):
     return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
+def prepare(update, params, *state, **options):
+    """``update`` with its arrays and hyper-parameters bound: a callable ``run(grads, step=1,
+    outs=None)`` that calls ``update(params, grads, *state, step=step, outs=outs, **options)``
+    (``step`` only for Adam and the EMA, ``outs`` only for the EMA). The same interface as
+    :func:`simdoptim.functional.prepare`, whose calls it specifies; this one checks the
+    arguments at every call.
+
+    Raises: TypeError when ``update`` is not one of this module's updates.
+    """
+    if update not in _PREPARABLE:
+        raise TypeError(f"prepare: update must be one of {', '.join(f.__name__ for f in _PREPARABLE)} of "
+                        f"simdoptim.reference, got {update!r}")
+    stepped = update in (adam_update, adagrad_update, ema_update)
+
+    def run(grads, step=1, outs=None):
+        extra = {"step": step} if stepped else {}
+        if outs is not None or update is ema_update:
+            extra["outs"] = outs
+        update(params, grads, *state, **options, **extra)
+
+    return run
+
+
+_PREPARABLE = (gd_update, momentum_update, rmsprop_update, adam_update, adagrad_update, ema_update)
+
+
 # ---------------------------------------------------------------------------------------
 # The optimizer classes: the one class per algorithm, bound to the functions above.
 
 #: update function of each algorithm (by its kernel's name)
 UPDATES = {"gd": gd_update, "momentum": momentum_update, "rmsprop": rmsprop_update, "adam": adam_update,
-           "adagrad": adagrad_update, "ema": ema_update}
+           "adagrad": adagrad_update,
+           "ema": ema_update}
 
 
 def _plan(cls, func, params, states, groups, num_groups, labels):
@@ -283,18 +430,18 @@ def _plan(cls, func, params, states, groups, num_groups, labels):
 
 
 #: the NumPy backend of the optimizer classes
-BACKEND = Backend("reference", _plan)
+_BACKEND = Backend("reference", _plan)
 
-GD = _algorithms.GD.using(BACKEND, __name__)
-Momentum = _algorithms.Momentum.using(BACKEND, __name__)
-RMSprop = _algorithms.RMSprop.using(BACKEND, __name__)
-Adam = _algorithms.Adam.using(BACKEND, __name__)
-Adagrad = _algorithms.Adagrad.using(BACKEND, __name__)
-EMA = _algorithms.EMA.using(BACKEND, __name__)
+GD = _algorithms.GD.using(_BACKEND, __name__)
+Momentum = _algorithms.Momentum.using(_BACKEND, __name__)
+RMSprop = _algorithms.RMSprop.using(_BACKEND, __name__)
+Adam = _algorithms.Adam.using(_BACKEND, __name__)
+Adagrad = _algorithms.Adagrad.using(_BACKEND, __name__)
+EMA = _algorithms.EMA.using(_BACKEND, __name__)
 
 
 # ---------------------------------------------------------------------------------------
-# Mini-batches (SPEC section 1): a gather of examples by index, and one epoch of shuffled
+# Mini-batches: a gather of examples by index, and one epoch of shuffled
 # mini-batches built on it. The permutation always comes from a NumPy Generator, so the
 # fast backend (simdoptim.batching) sees the same stream and yields the same batches.
 
@@ -315,7 +462,7 @@ def take(X, indices, axis=0, out=None):
 
 
 class MiniBatches:
-    r"""One epoch of mini-batches, as an iterable (SPEC section 1).
+    r"""One epoch of mini-batches, as an iterable.
 
     ``for X_batch, Y_batch in MiniBatches(X, Y, batch_size=64, seed=0): ...`` (or
     ``for X_batch in MiniBatches(X)`` without ``Y``). Each new iteration is one epoch: it

@@ -1,4 +1,4 @@
-"""simdoptim.schedules - learning-rate decay (SPEC section 6).
+"""simdoptim.schedules - learning-rate decay: the rate as a function of the epoch (or step) number.
 
 A schedule is a plain callable from an epoch (or step) number to a learning rate::
 
@@ -30,6 +30,12 @@ __all__ = [
     "Schedule", "InverseTimeDecay", "ExponentialDecay", "InverseSqrtDecay", "StaircaseDecay",
     "PiecewiseConstant",
 ]
+
+
+def __dir__():
+    # PEP 562: dir() and tab completion show the public API, not this module's imports
+    return list(__all__)
+
 
 _PER = ("epoch", "step")
 

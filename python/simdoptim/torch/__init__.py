@@ -20,3 +20,8 @@ from __future__ import annotations
 from ._optim import ADAM_ORDER, SGD, Adagrad, Adam, AdamW, RMSprop, default_num_threads
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "default_num_threads", "ADAM_ORDER"]
+
+
+def __dir__():
+    """Only the public API in dir() and tab completion (PEP 562)."""
+    return list(__all__)

@@ -25,12 +25,10 @@ import math
 import numbers
 import os
 
-import numpy as np
 import torch
 from torch.optim import optimizer as _optimizer
 
 from .. import _core
-from .. import get_num_threads as _get_num_threads  # noqa: F401  (re-exported for users)
 from .. import set_num_threads as _set_num_threads
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "default_num_threads"]

@@ -4,7 +4,7 @@ torch.optim.AdamW (fused, foreach, for-loop) and DeepSpeed's CPU Adam, on the sa
 Layouts: one tensor of 1e4, 1e6 and 1e8 float32 elements, 200 tensors of 50k, and the
 parameter list of ``python -m simdoptim lm``'s transformer. All optimizers update the same
 parameter tensors with the same gradients (lr 1e-6 keeps the values sane over many steps);
-each keeps its own state. Timing is :func:`simdoptim.benchmark.measure`: interleaved rounds,
+each keeps its own state. Timing is ``simdoptim._console.interleaved_medians``: interleaved rounds,
 medians. The bandwidth probe (``simdoptim._core._bandwidth_probe``) moves Adam's bytes (w, m, v
 read and written, g read: 28 per fp32 element) over our optimizer's own buffers: "% probe" is
 how close the step gets to the memory's speed.
@@ -20,11 +20,15 @@ import time
 
 import torch
 
-from .. import _core
-from .. import benchmark as _bench
-from .. import demo as _demo
+from .. import _bench_rows, _console, _core
 from .. import get_num_threads
 from . import AdamW as _SimdAdamW
+
+__all__ = ["layouts", "row", "run", "main"]
+
+
+def __dir__():
+    return list(__all__)
 
 LR = 1e-6
 BYTES_PER_ELEMENT = 28  # fp32 Adam: w, m, v read and written, g read
@@ -64,8 +68,8 @@ def row(shapes, peers=("torch-fused", "torch-foreach", "torch-forloop", "deepspe
     impls = {}
     ours = _SimdAdamW(params, lr=LR)
     ours.step()
-    for p in params:  # time the middle of a run (see simdoptim.benchmark.MID_TRAINING_STEP)
-        ours.state[p]["step"].fill_(_bench.MID_TRAINING_STEP)
+    for p in params:  # time the middle of a run (as the bench command's rows do)
+        ours.state[p]["step"].fill_(_bench_rows.MID_TRAINING_STEP)
     ours._active = None  # the counts were changed behind the optimizer's back: re-read them
     impls["simdoptim.torch"] = ours.step
     probe = [(p.detach().numpy(), ours.state[p]["exp_avg"].numpy(), ours.state[p]["exp_avg_sq"].numpy(),
@@ -81,7 +85,7 @@ def row(shapes, peers=("torch-fused", "torch-foreach", "torch-forloop", "deepspe
         if ds is not None:
             opt = ds(params, lr=LR, weight_decay=0.01, adamw_mode=True)
             impls["deepspeed"] = _no_grad(opt.step)
-    return _bench.measure(impls, rounds, min_sample_s), sum(p.numel() for p in params)
+    return _console.interleaved_medians(impls, rounds, min_sample_s)[0], sum(p.numel() for p in params)
 
 
 def _no_grad(fn):
@@ -116,7 +120,7 @@ def run(big=True, rounds=7, threads=None, stream=None):
     print(f"AdamW optimizer.step(), float32, medians of {rounds} interleaved rounds; simdoptim threads "
           f"{get_num_threads()}, torch threads {torch.get_num_threads()}; load average {load:.1f} at the start "
           f"({os.cpu_count()} CPUs)", file=stream)
-    print(_demo.format_table(cells), file=stream)
+    print(_console.text_table(cells), file=stream)
     return results
 
 

@@ -19,8 +19,14 @@ import time
 import numpy as np
 import torch
 
-from .. import demo as _demo
+from .. import _console, _plotting
 from . import AdamW as _SimdAdamW
+
+__all__ = ["TinyGPT", "stdlib_text", "batches", "train", "table", "plot", "main"]
+
+
+def __dir__():
+    return list(__all__)
 
 
 def stdlib_text(limit_bytes=4_000_000):
@@ -48,7 +54,7 @@ class TinyGPT(torch.nn.Module):
     """A decoder-only transformer over bytes: token and position embeddings, ``layers`` pre-norm
     blocks (causal self-attention, GELU MLP of 4x width), a final LayerNorm and a linear head."""
 
-    def __init__(self, vocab=256, context=64, width=128, layers=4, heads=4):
+    def __init__(self, vocab=256, context=64, width=128, layers=2, heads=4):
         super().__init__()
         self.context = context
         self.tok = torch.nn.Embedding(vocab, width)
@@ -75,7 +81,7 @@ def batches(data, steps, batch, context, seed=0):
         yield torch.from_numpy(idx[:, :-1]), torch.from_numpy(idx[:, 1:])
 
 
-def train(steps=300, batch=32, context=64, width=128, layers=4, lr=1e-3, weight_decay=0.1, seed=0, progress=True,
+def train(steps=300, batch=16, context=64, width=128, layers=2, lr=1e-3, weight_decay=0.1, seed=0, progress=True,
           stream=None):
     """Trains the two copies; returns a dict with the losses, timings and model size."""
     stream = stream or sys.stdout
@@ -90,12 +96,13 @@ def train(steps=300, batch=32, context=64, width=128, layers=4, lr=1e-3, weight_
         "torch AdamW(fused=True)": torch.optim.AdamW(models["torch AdamW(fused=True)"].parameters(), lr=lr,
                                                      weight_decay=weight_decay, fused=True),
     }
+    # warm-up and cosine decay (OneCycleLR); a run too short for its phases keeps lr constant
     scheds = {k: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=lr, total_steps=steps, pct_start=0.1)
-              for k, o in opts.items()}
+              if steps >= 20 else torch.optim.lr_scheduler.ConstantLR(o, factor=1.0) for k, o in opts.items()}
     losses = {k: [] for k in models}
     fwd_bwd = {k: [] for k in models}
     opt_t = {k: [] for k in models}
-    bar = _demo._Progress(steps, "training both", enabled=progress, unit="step")
+    bar = _console.Progress(steps, "training both", enabled=progress, unit="step")
     for step, (x, y) in enumerate(batches(data, steps, batch, context, seed)):
         for name, model in models.items():
             opt = opts[name]
@@ -138,11 +145,11 @@ def table(result):
         op = statistics.median(result["opt"][name][skip:]) * 1e3
         rows.append([name, f"{fb:.1f}", f"{op:.3f}", f"{op / (fb + op):.1%}",
                      f"{statistics.fmean(result['losses'][name][-20:]):.4f}"])
-    return _demo.format_table(rows)
+    return _console.text_table(rows)
 
 
 def plot(result, path):
-    fig = _demo._figure(figsize=(7, 4))
+    fig = _plotting.new_figure(figsize=(7, 4))
     ax = fig.add_subplot()
     styles = {"simdoptim.torch.AdamW": dict(color="C0", lw=2.0), "torch AdamW(fused=True)": dict(color="C1", lw=1.0,
                                                                                                ls="--")}
@@ -168,8 +175,9 @@ def main(args):
     print(f"largest loss difference between the runs at one step: {max(diffs):.4f} "
           f"(mean {statistics.fmean(diffs):.4f}); total {time.perf_counter() - t0:.0f} s")
     if not args.no_plots:
-        if not _demo.have_matplotlib():
-            print("(matplotlib is not installed: pip install matplotlib for lm_loss.png)")
+        missing = _plotting.matplotlib_missing()
+        if missing:
+            print(f"(no figure: {missing}; pip install matplotlib for lm_loss.png)")
         else:
             os.makedirs(args.out, exist_ok=True)
             print(f"wrote {plot(result, os.path.join(args.out, 'lm_loss.png'))}")
