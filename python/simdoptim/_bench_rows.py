@@ -123,7 +123,7 @@ def public_kernels():
     and the utilities of NOT_KERNEL_MODULES excepted). A new kernel appears here without anyone listing it."""
     from . import functional
 
-    names = set(functional.__all__)
+    names = set(functional.__all__) - NOT_KERNELS
     for name in simdoptim.__all__:
         obj = getattr(simdoptim, name)
         if name.startswith("_") or name in NOT_KERNELS or not callable(obj):

@@ -260,13 +260,13 @@ def prepare(update, params, *state, **options):
     ``run = prepare(adam_update, params, exp_avgs, exp_avg_sqs, lr=1e-3)`` checks everything
     ``adam_update`` would (the same exceptions) and returns a callable; ``run(grads, step)``
     then does what ``adam_update(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=1e-3)``
-    does, bit for bit, checking only the gradients (``step`` is the update's number for Adam
-    and the EMA, ignored by the others; ``ema_update`` also takes ``outs`` per call:
+    does, bit for bit, checking only the gradients (``step`` is the update's number for Adam,
+    Adagrad and the EMA, ignored by the others; ``ema_update`` also takes ``outs`` per call:
     ``run(values, step, outs)``). The arrays stay bound: replace them by preparing again.
 
     Args:
-        update: ``gd_update``, ``momentum_update``, ``rmsprop_update``, ``adam_update`` or
-            ``ema_update`` (of this module).
+        update: ``gd_update``, ``momentum_update``, ``rmsprop_update``, ``adam_update``,
+            ``adagrad_update`` or ``ema_update`` (of this module).
         params: the parameter list (``averages`` for ``ema_update``).
         state: the update's state lists, positionally, in its signature's order (e.g.
             ``exp_avgs, exp_avg_sqs``); options such as ``max_exp_avg_sqs``, ``grad_avgs`` or

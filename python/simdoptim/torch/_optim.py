@@ -419,7 +419,7 @@ class _SimdOptimizer(torch.optim.Optimizer):
     def _negate(self, grads, gids):
         """maximize for the ops that have no such field: the gradients are negated in place
         before the step and restored after it (negation is exact, so they come back bit for bit)."""
-        if not self._adapter_maximize:
+        if not self._adapter_maximize or not any(group.get("maximize", False) for group in self.param_groups):
             return None
         neg = [g for g, gi in zip(grads, gids) if self.param_groups[gi].get("maximize", False)]
         if neg:
