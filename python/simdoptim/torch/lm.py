@@ -156,7 +156,7 @@ def plot(result, path):
     for name, ls in result["losses"].items():
         ax.plot(range(1, len(ls) + 1), _smooth(ls), label=name, **styles[name])
     ax.set_xlabel("step")
-    ax.set_ylabel("training loss (cross-entropy, nats/byte; mean of 20 steps)")
+    ax.set_ylabel("training loss (nats/byte, mean of 20 steps)")
     ax.set_title(f"byte-level transformer, {result['params'] / 1e6:.2f}M parameters, Python's stdlib source")
     ax.legend()
     ax.grid(alpha=0.3)
