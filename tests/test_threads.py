@@ -40,10 +40,10 @@ ENTRY_POINTS = {
     "rmsprop_update": lambda: functional.rmsprop_update([f64(50)], [f64(50)], [f64(50)], lr=0.1),
     "adam_update": lambda: functional.adam_update([f64(50)], [f64(50)], [f64(50)], [f64(50)], step=1),
     "adagrad_update": lambda: functional.adagrad_update([f64(50)], [f64(50)], [f64(50)], step=1),
-    "prepare": lambda: functional.prepare(functional.adagrad_update, [f64(50)], [f64(50)])([f64(50)], 1),
     "ema_update": lambda: functional.ema_update([f64(50)], [f64(50)], beta=0.9, step=1),
     "ewma": lambda: functional.ewma(np.ones((3, 50)), 0.9),
     "all_finite": lambda: functional.all_finite([f64(50)]),
+    "prepare": lambda: functional.prepare(functional.adam_update, [f64(50)], [f64(50)], [f64(50)])([f64(50)], 1),
 }
 
 
@@ -115,7 +115,8 @@ def test_any_thread_count_gives_the_same_bits(dtype, small_grain):
         mod = simdoptim if backend == "fast" else reference
         out = []
         for cls, kw in [("GD", {"weight_decay": 0.1}), ("Momentum", {"nesterov": True}),
-                        ("RMSprop", {"centered": True, "momentum": 0.5}), ("Adam", {"decoupled": True, "weight_decay": 0.1})]:
+                        ("RMSprop", {"centered": True, "momentum": 0.5}),
+                        ("Adam", {"decoupled": True, "weight_decay": 0.1})]:
             params = [a.copy() for a in init]
             opt = getattr(mod, cls)(params, lr=0.01, **kw)
             for g in grads:
@@ -139,7 +140,8 @@ def _python(code, env=None, timeout=120):
 @pytest.mark.skipif(not simdoptim.cpu_info()["openmp"], reason="built without OpenMP")
 @pytest.mark.parametrize("n", ["1", "3"])
 def test_omp_num_threads_is_respected(n):
-    proc = _python("import simdoptim; print('RESULT', simdoptim.get_num_threads(), simdoptim.cpu_info()['num_threads'])",
+    proc = _python("import simdoptim; "
+                   "print('RESULT', simdoptim.get_num_threads(), simdoptim.cpu_info()['num_threads'])",
                    env={"OMP_NUM_THREADS": n})
     assert proc.returncode == 0, proc.stderr
     assert _result(proc.stdout) == [n, n]

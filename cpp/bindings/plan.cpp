@@ -434,7 +434,7 @@ SIMDOPTIM_BINDING(plan) {
                 p.nonfinite = NonFinite(v);
             })
         .def("__len__", &Plan::size);
-    m.def("update", &update, "func"_a, "op"_a, "params"_a, "grads"_a, "states"_a, "values"_a, py::kw_only(), "step"_a,
+    m.def("update", &update, "func"_a, "op"_a, "params"_a, "grads"_a, "states"_a, "values"_a, "step"_a,
           "labels"_a = py::none(), "outs"_a = py::none(),
           "arg_names"_a = std::make_pair(std::string("params"), std::string("grads")),
           "Private: one update of every tensor (the functional API): Plan(...).set_hyper(0, values); run(grads, step).");

@@ -22,6 +22,8 @@ from .batching import MiniBatches, take
 from .checkpoint import load_checkpoint, save_checkpoint
 from .functional import all_finite, ewma
 
+# the package's version, written only here: the build reads it from this line (pyproject.toml,
+# tool.scikit-build.metadata.version)
 __version__ = "0.1.0"
 
 

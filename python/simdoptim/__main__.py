@@ -76,12 +76,14 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="show the SIMD path, threads and CPU features in use")
     p.set_defaults(func=_info)
-    p = sub.add_parser("bench", help="benchmark every kernel against the bandwidth probe, NumPy and torch (quick; --full for the grid)")
+    p = sub.add_parser("bench", help="benchmark every kernel against the bandwidth probe, NumPy and torch "
+                                     "(quick; --full for the grid)")
     from . import benchmark
 
     benchmark.add_arguments(p)
     p.set_defaults(func=benchmark.run_command)
-    p = sub.add_parser("demo", help="train the course's small network with GD, momentum and Adam; print a table, write figures")
+    p = sub.add_parser("demo", help="train the course's small network with GD, momentum and Adam; "
+                                    "print a table, write figures")
     _demo_arguments(p)
     p.set_defaults(func=_demo)
     p = sub.add_parser("lm", help="train a small transformer LM on Python's own source with simdoptim.torch.AdamW and "

@@ -557,14 +557,33 @@ class EMA(Algorithm):
 
 
 
+#: checked hyper-parameters of recent functional calls, keyed by their exact values and types:
+#: a training loop calls an update with the same values every step
+_CHECKED: dict = {}
+
+
 def check_hyper(func, cls, hp, params):
     """The checks of a functional update's hyper-parameters, shared by both backends: each
     value with the class's check (``lr`` a number here, not a schedule), then the checks that
-    need several of them or the parameters' dtypes. Returns the values as the class stores them."""
-    checks = cls.hyper
-    out = {k: (_check_real(func, k, v) if k == "lr" else checks[k](func, k, v)) for k, v in hp.items()}
+    need several of them or the parameters' dtypes. Returns the values as the class stores them.
+
+    Called on every functional update: values seen before (the same values of the same types;
+    a NaN never matches) skip the per-value checks; the dtypes are read only when a check
+    needs them."""
+    values = tuple(hp.values())
+    key: tuple | None = (func, cls, values, tuple(map(type, values)))
+    try:
+        out = _CHECKED.get(key)
+    except TypeError:  # an unhashable value (a list): no cache, the checks name it
+        key, out = None, None
+    if out is None:
+        checks = cls.hyper
+        out = {k: (_check_real(func, k, v) if k == "lr" else checks[k](func, k, v)) for k, v in hp.items()}
+        if key is not None:
+            if len(_CHECKED) > 1024:
+                _CHECKED.clear()
+            _CHECKED[key] = out
     if cls.check_group.__func__ is not Algorithm.check_group.__func__:  # type: ignore[attr-defined]
-        dtypes = {p.dtype for p in params if isinstance(p, np.ndarray) and p.dtype.kind == "f"} if isinstance(
-            params, (list, tuple)) else set()
-        cls.check_group(func, out, dtypes)
+        cls.check_group(func, out, lambda: {p.dtype for p in params if isinstance(p, np.ndarray) and p.dtype.kind == "f"}
+                        if isinstance(params, (list, tuple)) else set())
     return out

@@ -113,7 +113,10 @@ def _row(name, covers, kind, streams, layouts="all"):
 # Public names that are controls, not kernels, and modules whose exports are utilities
 # around the kernels (schedules, checkpoints, course helpers): everything else exported is
 # a kernel and needs a row.
-NOT_KERNELS = {"cpu_info", "get_num_threads", "set_num_threads", "prepare"}  # prepare binds an update; its rows are the updates'
+NOT_KERNELS = {"cpu_info", "get_num_threads", "set_num_threads",
+               # binds an update's arrays for repeated calls; its cost per call is
+               # bench/bench_small_calls.py's, its kernels are the update's rows
+               "prepare"}
 NOT_KERNEL_MODULES = ("simdoptim.schedules", "simdoptim.checkpoint", "simdoptim.course")
 
 

@@ -214,7 +214,7 @@ def _check_no_overlap(func, spans, names):
 # Scalars that must stay positive in the arithmetic's precision.
 
 #: a float64 at or below this rounds to 0 in float32 (half the smallest subnormal, 2**-150)
-_F32_ZERO_BELOW = 2.0 ** -150
+F32_ZERO_BELOW = 2.0 ** -150
 
 
 def compute_dtype(dtype):
@@ -225,10 +225,14 @@ def compute_dtype(dtype):
 
 def check_denominator_guard(func, hp, dtypes, names=("eps", "eps_root")):
     """The update divides by ``sqrt(... + eps_root) + eps``: at least one of the guards must
-    be > 0 *after* the cast to the compute type of every parameter dtype in ``dtypes``, or
-    a zero gradient gives 0/0 = NaN. (``eps=1e-46`` is 0 in float32.)"""
-    if any(hp.get(n, 0.0) > _F32_ZERO_BELOW for n in names):
-        return  # positive in float32, hence in every compute type
+    be > 0 *after* the cast to the compute type of every parameter dtype in ``dtypes`` (a
+    collection, or a callable returning one, called only when needed), or a zero gradient
+    gives 0/0 = NaN. (``eps=1e-46`` is 0 in float32.)"""
+    for n in names:
+        if hp.get(n, 0.0) > F32_ZERO_BELOW:
+            return  # positive in float32, hence in every compute type
+    if callable(dtypes):
+        dtypes = dtypes()
     for dt in sorted({compute_dtype(d) for d in dtypes}, key=str):
         values = {n: hp[n] for n in names if n in hp}
         if any(dt.type(v) > 0 for v in values.values()):

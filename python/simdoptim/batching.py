@@ -92,6 +92,7 @@ class _Plan:
 
     def take(self, idx):
         b = idx.shape[0]
+        shape2: tuple[int, ...]
         if self.A2.ndim == 1:
             shape2 = (b,)
         else:

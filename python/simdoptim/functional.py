@@ -48,6 +48,10 @@ def gd_update(params: Arrays, grads: Arrays, *, lr: float, weight_decay: float =
 
     Source: the deep-learning course's ``update_parameters_with_gd``; ``torch.optim.SGD``.
     """
+    if (type(lr) is float and 0.0 <= lr < _INF and type(weight_decay) is float and 0.0 <= weight_decay < _INF
+            and (names is None or _names_ok(names, params))):
+        _core.update("gd_update", "gd", params, grads, None, (lr, weight_decay), 1, names)
+        return
     _gd("gd_update", params, lr=lr, weight_decay=weight_decay, names=names).run(grads, 1)
 
 
@@ -71,6 +75,12 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
 
     Sources: the course's ``update_parameters_with_momentum``; Sutskever et al. 2013.
     """
+    if (type(lr) is float and 0.0 <= lr < _INF and type(beta) is float and 0.0 <= beta < 1.0
+            and (form == "ema" or form == "sum") and type(form) is str and (nesterov is True or nesterov is False)
+            and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (names is None or _names_ok(names, params))):
+        _core.update("momentum_update", "momentum", params, grads, [velocities],
+                     (lr, beta, form == "sum", nesterov, weight_decay, 0.0), 1, names)  # 0.0: dampening
+        return
     _momentum("momentum_update", params, velocities, lr=lr, beta=beta, form=form, nesterov=nesterov,
               weight_decay=weight_decay, names=names).run(grads, 1)
 
@@ -98,6 +108,16 @@ def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: fl
 
     Sources: Hinton's lecture 6e; ``torch.optim.RMSprop`` (centered, momentum).
     """
+    if (type(lr) is float and 0.0 <= lr < _INF and type(beta2) is float and 0.0 <= beta2 < 1.0
+            and type(eps) is float and 0.0 <= eps < _INF and type(eps_root) is float and 0.0 <= eps_root < _INF
+            and (eps > _checks.F32_ZERO_BELOW or eps_root > _checks.F32_ZERO_BELOW)
+            and type(weight_decay) is float and 0.0 <= weight_decay < _INF
+            and type(momentum) is float and 0.0 <= momentum < 1.0 and (momentum == 0.0 or momentum_buffers is not None)
+            and (names is None or _names_ok(names, params))):
+        _core.update("rmsprop_update", "rmsprop", params, grads,
+                     [square_avgs, grad_avgs, momentum_buffers if momentum != 0.0 else None],
+                     (lr, beta2, eps, eps_root, weight_decay, momentum, grad_avgs is not None), 1, names)
+        return
     _rmsprop("rmsprop_update", params, square_avgs, lr=lr, beta2=beta2, eps=eps, eps_root=eps_root,
              weight_decay=weight_decay, momentum=momentum, grad_avgs=grad_avgs, momentum_buffers=momentum_buffers,
              names=names).run(grads, 1)
@@ -125,6 +145,15 @@ def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Ar
 
     Sources: Kingma & Ba 2015, algorithm 1; Loshchilov & Hutter 2019 (AdamW); Reddi et al. 2018 (AMSGrad).
     """
+    if (type(step) is int and step >= 1 and type(lr) is float and 0.0 <= lr < _INF
+            and type(beta1) is float and 0.0 <= beta1 < 1.0 and type(beta2) is float and 0.0 <= beta2 < 1.0
+            and type(eps) is float and 0.0 <= eps < _INF and type(eps_root) is float and 0.0 <= eps_root < _INF
+            and (eps > _checks.F32_ZERO_BELOW or eps_root > _checks.F32_ZERO_BELOW)
+            and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (decoupled is True or decoupled is False)
+            and (names is None or _names_ok(names, params))):
+        _core.update("adam_update", "adam", params, grads, [exp_avgs, exp_avg_sqs, max_exp_avg_sqs],
+                     (lr, beta1, beta2, eps, eps_root, weight_decay, decoupled, max_exp_avg_sqs is not None), step, names)
+        return
     _checks.check_step("adam_update", step)
     _adam("adam_update", params, exp_avgs, exp_avg_sqs, lr=lr, beta1=beta1, beta2=beta2, eps=eps, eps_root=eps_root,
           weight_decay=weight_decay, decoupled=decoupled, max_exp_avg_sqs=max_exp_avg_sqs, names=names).run(grads, step)
@@ -172,6 +201,12 @@ def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias
     Raises: as :func:`gd_update`; ValueError when bias_correction is True without ``outs``.
     """
     func = "ema_update"
+    if (type(step) is int and step >= 1 and type(beta) is float and 0.0 <= beta < 1.0
+            and (bias_correction is False or bias_correction is True and outs is not None)
+            and (names is None or _names_ok(names, averages))):
+        _core.update(func, "ema", averages, values, None, (beta, bias_correction), step, names, outs,
+                     ("averages", "values"))
+        return
     _checks.check_step(func, step)
     call = _ema(func, averages, beta=beta, bias_correction=bias_correction, names=names)
     if call.values[1] and outs is None:
@@ -180,6 +215,17 @@ def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias
 
 
 # ---------------------------------------------------------------------------------------
+# Each update first tests its scalars inline (exact floats, ints and bools in range: the
+# common case, a microsecond cheaper than the shared checks); anything else takes the
+# shared checks, which give the reference's exceptions and messages.
+
+_INF = float("inf")
+
+
+def _names_ok(names, params):
+    return type(names) in (list, tuple) and type(params) in (list, tuple) and len(names) == len(params)
+
+
 # What each update hands to the compiled core, checked once: shared by the functions above
 # and by prepare().
 
