@@ -59,7 +59,6 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-import simdoptim  # noqa: E402
 import simdoptim.torch as st  # noqa: E402
 from simdoptim import _core  # noqa: E402
 
@@ -131,7 +130,8 @@ CASES = [
     ("adam", "adam", st.Adam, torch.optim.Adam, dict(lr=0.01)),
     ("adam-l2", "adam", st.Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=1e-3)),
     ("adam-amsgrad-maximize", "adam", st.Adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True, maximize=True)),
-    ("adam-decoupled", "adamw", st.Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("adam-decoupled", "adamw", st.Adam, torch.optim.Adam,
+     dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("adamw", "adamw", st.AdamW, torch.optim.AdamW, dict(lr=0.01)),
     ("adamw-amsgrad-betas", "adamw", st.AdamW, torch.optim.AdamW, dict(lr=0.003, betas=(0.8, 0.99), weight_decay=0.1,
                                                                         amsgrad=True)),
@@ -386,7 +386,7 @@ def test_lr_schedulers_drive_our_optimizers_as_torchs(name):
     s, ts = SCHEDULERS[name](opt), SCHEDULERS[name](topt)
     rng = np.random.default_rng(0)
     lrs, tlrs = [], []
-    for step in range(20):
+    for _ in range(20):
         g = _grads(rng, [(64,)])
         _set_grads(ours, g)
         _set_grads(theirs, g)

@@ -34,7 +34,8 @@ STEPS = 12
 
 # importing torch.distributed.optim (for the example's ZeroRedundancyOptimizer) scripts torch's
 # functional optimizers with torch.jit.script and .interface, which torch itself now deprecates
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
               pytest.mark.filterwarnings("ignore:`torch.jit.interface` is deprecated:DeprecationWarning")]
 
 
@@ -47,7 +48,8 @@ def _example():
 
 def _torchrun(tmp_path, *extra):
     out = tmp_path / ("zero.pt" if "--zero" in extra else "ddp.pt")
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "LOCAL_WORLD_SIZE", "SIMDOPTIM_NUM_THREADS")}
+    drop = ("OMP_NUM_THREADS", "LOCAL_WORLD_SIZE", "SIMDOPTIM_NUM_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            str(SCRIPT), "--steps", str(STEPS), "--out", str(out), *extra]
     # its own session, so that a hung run is ended with its workers, not only torchrun itself
@@ -80,7 +82,8 @@ def _single(accumulate):
                 grads = []
                 for r in range(2):
                     model.zero_grad()
-                    torch.nn.functional.mse_loss(model(x[r * half:(r + 1) * half]), y[r * half:(r + 1) * half]).backward()
+                    part = slice(r * half, (r + 1) * half)
+                    torch.nn.functional.mse_loss(model(x[part]), y[part]).backward()
                     grads.append([p.grad.clone() for p in model.parameters()])
                 for p, g0, g1 in zip(model.parameters(), *grads):
                     p.grad = (g0 + g1) / 2

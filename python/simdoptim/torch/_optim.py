@@ -22,8 +22,8 @@ one call per distinct count, since Adam's bias corrections and Adagrad's rate de
 from __future__ import annotations
 
 import math
-import numbers
 import os
+from typing import Any
 
 import torch
 from torch.optim import optimizer as _optimizer
@@ -136,13 +136,29 @@ class _SimdOptimizer(torch.optim.Optimizer):
     _structural: tuple = ()
 
     def __init__(self, params, defaults):
-        self._plans = {}
-        self._active = None
+        self._plans: dict[tuple, _Entry] = {}
+        self._active: _Entry | None = None
         super().__init__(params, defaults)
         _configure_threads()
         # torch.amp.GradScaler: with this flag it sets ``grad_scale``/``found_inf`` on the
         # optimizer and calls step() directly; the step unscales and skips (torch's fused protocol)
         self._step_supports_amp_scaling = True
+
+    # -- the algorithm (each subclass defines these) --------------------------------------------
+    def _op(self, group: dict) -> str:
+        raise NotImplementedError
+
+    def _uses(self, group: dict, key: str) -> bool:
+        raise NotImplementedError
+
+    def _initial(self, group: dict, key: str) -> float:
+        raise NotImplementedError
+
+    def _first_matters(self, group: dict) -> bool:
+        raise NotImplementedError
+
+    def _values(self, group: dict, first: bool) -> tuple:
+        raise NotImplementedError
 
     # -- structure ---------------------------------------------------------------------------
     def add_param_group(self, param_group):
@@ -205,7 +221,7 @@ class _SimdOptimizer(torch.optim.Optimizer):
     def _check_values(self, gi, group):
         """Checks a group's values when they change (torch checks the constructor's only)."""
         lr = _number(group["lr"])
-        if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr >= 0):
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr >= 0):
             raise ValueError(f"simdoptim.torch.{type(self).__name__}: param_groups[{gi}]['lr'] must be a finite "
                              f"number >= 0, got {group['lr']!r}")
 
@@ -253,8 +269,8 @@ class _SimdOptimizer(torch.optim.Optimizer):
             else:
                 counts.append(0)
         # one part per (op, step count if it matters, first step if it matters)
-        keys = {}
-        for i, (p, gi) in enumerate(zip(params, gids)):
+        keys: dict[tuple, list[int]] = {}
+        for i, gi in enumerate(gids):
             op = self._op(self.param_groups[gi])
             k = (op, counts[i] if self._by_step else 0, firsts[i])
             keys.setdefault(k, []).append(i)
@@ -265,7 +281,7 @@ class _SimdOptimizer(torch.optim.Optimizer):
             sub = [params[i] for i in index]
             arrays = [p.detach().numpy() for p in sub]
             names = self._state_keys[op]
-            states = []
+            states: list[Any] = []
             for k in names:
                 if k is None or not any(k in self.state[p] and self._uses(self.param_groups[gids[i]], k)
                                         for i, p in zip(index, sub)):
@@ -352,13 +368,14 @@ class _SimdOptimizer(torch.optim.Optimizer):
             return self._hooked_step(self, *args, **kwargs)
         return self._step(*args, **kwargs)
 
-    step.hooked = True
+    step.hooked = True  # type: ignore[attr-defined]
 
     @staticmethod
     def _hooked_step(*args, **kwargs):
         self = args[0]
         with torch.autograd.profiler.record_function(f"Optimizer.step#{type(self).__name__}.step"):
-            for pre_hook in (*_optimizer._global_optimizer_pre_hooks.values(), *self._optimizer_step_pre_hooks.values()):
+            pre_hooks = (*_optimizer._global_optimizer_pre_hooks.values(), *self._optimizer_step_pre_hooks.values())
+            for pre_hook in pre_hooks:
                 result = pre_hook(self, args, kwargs)
                 if result is not None:
                     if isinstance(result, tuple) and len(result) == 2:
@@ -368,7 +385,8 @@ class _SimdOptimizer(torch.optim.Optimizer):
                                            f"got {result}.")
             out = self._step(*args[1:], **kwargs)
             self._optimizer_step_code()
-            for post_hook in (*self._optimizer_step_post_hooks.values(), *_optimizer._global_optimizer_post_hooks.values()):
+            post_hooks = (*self._optimizer_step_post_hooks.values(), *_optimizer._global_optimizer_post_hooks.values())
+            for post_hook in post_hooks:
                 post_hook(self, args, kwargs)
             return out
 
@@ -384,9 +402,12 @@ class _SimdOptimizer(torch.optim.Optimizer):
         if not params:
             return loss
         key = tuple(map(id, params))
-        entry = self._plans.get(key)
-        if entry is None or entry.ptrs != [p.data_ptr() for p in params] or not self._sync(entry):
-            entry = self._plans[key] = self._build(params, gids)
+        found = self._plans.get(key)
+        if found is not None and found.ptrs == [p.data_ptr() for p in params] and self._sync(found):
+            entry = found
+        else:
+            entry = self._build(params, gids)
+            self._plans[key] = entry
             self._active = None
             self._sync(entry)
         if self._active is not entry:
@@ -436,7 +457,8 @@ def _check(cond, msg):
 
 def _unsupported(name, capturable=False, differentiable=False):
     if capturable:
-        raise ValueError(f"simdoptim.torch.{name}: capturable=True (CUDA graphs) is not supported: it updates CPU tensors")
+        raise ValueError(f"simdoptim.torch.{name}: capturable=True (CUDA graphs) is not supported: it updates CPU "
+                         f"tensors")
     if differentiable:
         raise ValueError(f"simdoptim.torch.{name}: differentiable=True is not supported: the kernels do not record "
                          f"autograd history")
@@ -476,7 +498,8 @@ class SGD(_SimdOptimizer):
         _check(_number(lr) >= 0.0, f"Invalid learning rate: {lr}")
         _check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-        _check(not nesterov or (momentum > 0 and dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+        _check(not nesterov or (momentum > 0 and dampening == 0),
+               "Nesterov momentum requires a momentum and zero dampening")
         _unsupported("SGD", differentiable=differentiable)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
@@ -689,7 +712,8 @@ class Adagrad(_SimdOptimizer):
         _check(_number(lr) >= 0.0, f"Invalid learning rate: {lr}")
         _check(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-        _check(initial_accumulator_value >= 0.0, f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        _check(initial_accumulator_value >= 0.0,
+               f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         _check(eps >= 0.0, f"Invalid epsilon value: {eps}")
         _unsupported("Adagrad", differentiable=differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,

@@ -17,11 +17,11 @@ import io
 import os
 import sys
 import time
+from typing import Any
 
 import torch
 
-from .. import _bench_rows, _console, _core
-from .. import get_num_threads
+from .. import _bench_rows, _console, _core, get_num_threads
 from . import AdamW as _SimdAdamW
 
 __all__ = ["layouts", "row", "run", "main"]
@@ -44,12 +44,12 @@ def _deepspeed():
             p.grad = torch.ones(4)
             DeepSpeedCPUAdam([p]).step()  # builds its op on first use
         return DeepSpeedCPUAdam
-    except Exception:  # noqa: BLE001 - not installed or its op does not build: no column
+    except Exception:
         return None
 
 
 def layouts(big=True):
-    out = [("1e4", [(10 ** 4,)]), ("1e6", [(10 ** 6,)])]
+    out: list[tuple[str, list[tuple[int, ...]]]] = [("1e4", [(10 ** 4,)]), ("1e6", [(10 ** 6,)])]
     if big:
         out.append(("1e8", [(10 ** 8,)]))
     out.append(("200x50k", [(50_000,)] * 200))
@@ -73,10 +73,15 @@ def row(shapes, peers=("torch-fused", "torch-foreach", "torch-forloop", "deepspe
     ours._active = None  # the counts were changed behind the optimizer's back: re-read them
     impls["simdoptim.torch"] = ours.step
     probe = [(p.detach().numpy(), ours.state[p]["exp_avg"].numpy(), ours.state[p]["exp_avg_sq"].numpy(),
-              p.grad.numpy()) for p in params]
-    impls["probe"] = lambda: _core._bandwidth_probe(probe, read_write=3, write_only=0)
-    for name, kw in (("torch-fused", dict(fused=True)), ("torch-foreach", dict(foreach=True)),
-                     ("torch-forloop", dict(foreach=False))):
+              _grad(p).numpy()) for p in params]
+
+    def run_probe():
+        _core._bandwidth_probe(probe, read_write=3, write_only=0)
+
+    impls["probe"] = run_probe
+    modes: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("torch-fused", {"fused": True}), ("torch-foreach", {"foreach": True}), ("torch-forloop", {"foreach": False}))
+    for name, kw in modes:
         if name in peers:
             opt = torch.optim.AdamW(params, lr=LR, **kw)
             impls[name] = _no_grad(opt.step)
@@ -86,6 +91,12 @@ def row(shapes, peers=("torch-fused", "torch-foreach", "torch-forloop", "deepspe
             opt = ds(params, lr=LR, weight_decay=0.01, adamw_mode=True)
             impls["deepspeed"] = _no_grad(opt.step)
     return _console.interleaved_medians(impls, rounds, min_sample_s)[0], sum(p.numel() for p in params)
+
+
+def _grad(p):
+    if p.grad is None:
+        raise ValueError("bench: a parameter lost its gradient")
+    return p.grad
 
 
 def _no_grad(fn):

@@ -54,6 +54,8 @@ class TinyGPT(torch.nn.Module):
     """A decoder-only transformer over bytes: token and position embeddings, ``layers`` pre-norm
     blocks (causal self-attention, GELU MLP of 4x width), a final LayerNorm and a linear head."""
 
+    mask: torch.Tensor
+
     def __init__(self, vocab=256, context=64, width=128, layers=2, heads=4):
         super().__init__()
         self.context = context
@@ -99,9 +101,9 @@ def train(steps=300, batch=16, context=64, width=128, layers=2, lr=1e-3, weight_
     # warm-up and cosine decay (OneCycleLR); a run too short for its phases keeps lr constant
     scheds = {k: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=lr, total_steps=steps, pct_start=0.1)
               if steps >= 20 else torch.optim.lr_scheduler.ConstantLR(o, factor=1.0) for k, o in opts.items()}
-    losses = {k: [] for k in models}
-    fwd_bwd = {k: [] for k in models}
-    opt_t = {k: [] for k in models}
+    losses: dict[str, list[float]] = {k: [] for k in models}
+    fwd_bwd: dict[str, list[float]] = {k: [] for k in models}
+    opt_t: dict[str, list[float]] = {k: [] for k in models}
     bar = _console.Progress(steps, "training both", enabled=progress, unit="step")
     for step, (x, y) in enumerate(batches(data, steps, batch, context, seed)):
         for name, model in models.items():
