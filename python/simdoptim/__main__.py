@@ -95,6 +95,7 @@ def main(argv=None):
     p.add_argument("--no-big", action="store_true", help="leave out the 1e8-element row (4.8 GB of tensors)")
     p.add_argument("--rounds", type=int, default=7, help="interleaved rounds; medians are reported (default 7)")
     p.add_argument("--threads", type=int, default=None, help="simdoptim and torch threads (default: as set)")
+    p.add_argument("--no-deepspeed", action="store_true", help="leave out DeepSpeed (its op builds on first use)")
     p.set_defaults(func=_bench_torch)
     args = parser.parse_args(argv)
     return args.func(args)

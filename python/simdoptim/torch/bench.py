@@ -107,7 +107,10 @@ def _no_grad(fn):
     return step
 
 
-def run(big=True, rounds=7, threads=None, stream=None):
+PEERS = ("torch-fused", "torch-foreach", "torch-forloop", "deepspeed")
+
+
+def run(big=True, rounds=7, threads=None, stream=None, peers=PEERS):
     stream = stream or sys.stdout
     if threads:
         from .. import set_num_threads
@@ -120,7 +123,7 @@ def run(big=True, rounds=7, threads=None, stream=None):
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     for label, shapes in layouts(big):
         t0 = time.perf_counter()
-        times, n = row(shapes, rounds=rounds)
+        times, n = row(shapes, peers=peers, rounds=rounds)
         results[label] = times
         ours = times["simdoptim.torch"]
         cells.append([label, *[f"{times[c] * 1e6:,.1f}" if c in times else "-" for c in cols],
@@ -136,5 +139,6 @@ def run(big=True, rounds=7, threads=None, stream=None):
 
 
 def main(args):
-    run(big=not args.no_big, rounds=args.rounds, threads=args.threads)
+    peers = tuple(p for p in PEERS if not (args.no_deepspeed and p == "deepspeed"))
+    run(big=not args.no_big, rounds=args.rounds, threads=args.threads, peers=peers)
     return 0
