@@ -145,7 +145,7 @@ def test_requires_marker_is_read():
     assert status == "fail" and "without a '# requires" in detail
 
 
-DOTTED = re.compile(r"(?<![\w/\"'.-])simdoptim(?:\.[A-Za-z_]\w*)+")
+DOTTED = re.compile(r"(?<![\w/\"'.-])simdoptim(?:\.[A-Za-z_]\w*)+(?![\w/])")  # a path (simdoptim.libs/...) is not a name
 
 
 def test_every_simdoptim_name_in_the_readme_resolves():
