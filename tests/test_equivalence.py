@@ -170,7 +170,10 @@ def test_functional_matches_classes(algo):
             "Momentum": module.functional.momentum_update if module is simdoptim else module.momentum_update,
             "RMSprop": module.functional.rmsprop_update if module is simdoptim else module.rmsprop_update,
             "Adam": module.functional.adam_update if module is simdoptim else module.adam_update,
+            "Adagrad": module.functional.adagrad_update if module is simdoptim else module.adagrad_update,
         }[opt.algorithm]
+        if opt.algorithm == "Adagrad":  # the sums start where the class starts them
+            state["state_sums"][0][...] = hp["initial_accumulator_value"]
         for t in range(1, 6):
             g = rng.standard_normal(50)
             opt.step([g])
@@ -186,6 +189,9 @@ def test_functional_matches_classes(algo):
                    momentum_buffers=state.get("momentum_buffers"), **kw)
             elif opt.algorithm == "Momentum":
                 fn([w_fn], [g], state["velocities"], **kw)
+            elif opt.algorithm == "Adagrad":
+                kw.pop("initial_accumulator_value")
+                fn([w_fn], [g], state["state_sums"], step=t, **kw)
             else:
                 fn([w_fn], [g], **kw)
         assert np.array_equal(w_cls, w_fn)

@@ -40,6 +40,7 @@ ENTRY_POINTS = {
     "momentum_update": lambda: functional.momentum_update([f64(50)], [f64(50)], [f64(50)], lr=0.1),
     "rmsprop_update": lambda: functional.rmsprop_update([f64(50)], [f64(50)], [f64(50)], lr=0.1),
     "adam_update": lambda: functional.adam_update([f64(50)], [f64(50)], [f64(50)], [f64(50)], step=1),
+    "adagrad_update": lambda: functional.adagrad_update([f64(50)], [f64(50)], [f64(50)], step=1),
     "ema_update": lambda: functional.ema_update([f64(50)], [f64(50)], beta=0.9, step=1),
     "ewma": lambda: functional.ewma(np.ones((3, 50)), 0.9),
     "all_finite": lambda: functional.all_finite([f64(50)]),

@@ -387,6 +387,15 @@ def _adam(case):
     )
 
 
+@_row("Adagrad", ("Adagrad", "adagrad_update"), "update", (2, 0, 1))
+def _adagrad(case):
+    torch = _torch()
+    return _optimizer_row(
+        case, simdoptim.Adagrad, simdoptim.reference.Adagrad, dict(lr=LR), ("_state_sums",),
+        lambda ps, **kw: torch.optim.Adagrad(ps, lr=LR, **kw),
+    )
+
+
 @_row("AdamW", ("Adam", "adam_update"), "update", (3, 0, 1))
 def _adamw(case):
     torch = _torch()

@@ -17,8 +17,8 @@ import numpy as np
 
 from . import _algorithms, _checks, _core
 
-__all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "ema_update", "ewma", "all_finite",
-           "prepare"]
+__all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "adagrad_update", "ema_update", "ewma",
+           "all_finite", "prepare"]
 
 
 def __dir__():
@@ -79,7 +79,7 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
             and (form == "ema" or form == "sum") and type(form) is str and (nesterov is True or nesterov is False)
             and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (names is None or _names_ok(names, params))):
         _core.update("momentum_update", "momentum", params, grads, [velocities],
-                     (lr, beta, form == "sum", nesterov, weight_decay), 1, names)
+                     (lr, beta, form == "sum", nesterov, weight_decay, 0.0), 1, names)  # 0.0: dampening
         return
     _momentum("momentum_update", params, velocities, lr=lr, beta=beta, form=form, nesterov=nesterov,
               weight_decay=weight_decay, names=names).run(grads, 1)
@@ -157,6 +157,33 @@ def adam_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Ar
     _checks.check_step("adam_update", step)
     _adam("adam_update", params, exp_avgs, exp_avg_sqs, lr=lr, beta1=beta1, beta2=beta2, eps=eps, eps_root=eps_root,
           weight_decay=weight_decay, decoupled=decoupled, max_exp_avg_sqs=max_exp_avg_sqs, names=names).run(grads, step)
+
+
+def adagrad_update(params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float = 0.01,
+                   lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0, maximize: bool = False,
+                   names: Sequence[str] | None = None) -> None:
+    r"""Adagrad, in place (``step`` is t, 1 on the first update): with ``g := -g`` if
+    ``maximize`` and ``g := g + weight_decay * w``, :math:`s \leftarrow s + g^2`,
+    :math:`w \leftarrow w - \alpha_t\, g / (\sqrt{s} + \epsilon)`,
+    :math:`\alpha_t = \alpha / (1 + (t-1)\,\text{lr\_decay})` (a float64 scalar).
+
+    Args:
+        params, grads, names: as in :func:`gd_update`.
+        state_sums: the sums of squared gradients, one per parameter (its shape, dtype and
+            order), updated in place; ``initial_accumulator_value`` (0 by default) before the
+            first update.
+        step: the number of this update, an int >= 1.
+        lr (>= 0, default 0.01), lr_decay (>= 0, default 0), eps (>= 0, default 1e-10; with
+            eps 0 the sums must start > 0 or a zero gradient divides 0 by 0), weight_decay
+            (>= 0), maximize (bool: ascend instead of descend).
+
+    Raises: as :func:`gd_update`; TypeError for a non-int step, ValueError for step < 1.
+
+    Sources: Duchi, Hazan & Singer 2011; ``torch.optim.Adagrad`` (lr_decay, maximize).
+    """
+    _checks.check_step("adagrad_update", step)
+    _adagrad("adagrad_update", params, state_sums, lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+             maximize=maximize, names=names).run(grads, step)
 
 
 def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias_correction: bool = False,
@@ -254,6 +281,14 @@ def _adam(func, params, exp_avgs, exp_avg_sqs, *, lr=0.001, beta1=0.9, beta2=0.9
                  _checks.check_names(func, names, params), stepped=True)
 
 
+def _adagrad(func, params, state_sums, *, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0, maximize=False,
+             names=None):
+    hp = _algorithms.check_hyper(func, _algorithms.Adagrad, {
+        "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}, params)
+    return _Call(func, "adagrad", params, [state_sums], _algorithms.Adagrad.values(hp),
+                 _checks.check_names(func, names, params), stepped=True)
+
+
 def _ema(func, averages, *, beta, bias_correction=False, names=None):
     hp = _algorithms.check_hyper(func, _algorithms.EMA, {"beta": beta, "bias_correction": bias_correction}, averages)
     return _Call(func, "ema", averages, None, _algorithms.EMA.values(hp), _checks.check_names(func, names, averages),
@@ -261,7 +296,7 @@ def _ema(func, averages, *, beta, bias_correction=False, names=None):
 
 
 _BUILDERS = {gd_update: _gd, momentum_update: _momentum, rmsprop_update: _rmsprop, adam_update: _adam,
-             ema_update: _ema}
+             adagrad_update: _adagrad, ema_update: _ema}
 
 
 def prepare(update, params, *state, **options):
@@ -271,13 +306,13 @@ def prepare(update, params, *state, **options):
     ``run = prepare(adam_update, params, exp_avgs, exp_avg_sqs, lr=1e-3)`` checks everything
     ``adam_update`` would (the same exceptions) and returns a callable; ``run(grads, step)``
     then does what ``adam_update(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=1e-3)``
-    does, bit for bit, checking only the gradients (``step`` is the update's number for Adam
-    and the EMA, ignored by the others; ``ema_update`` also takes ``outs`` per call:
+    does, bit for bit, checking only the gradients (``step`` is the update's number for Adam,
+    Adagrad and the EMA, ignored by the others; ``ema_update`` also takes ``outs`` per call:
     ``run(values, step, outs)``). The arrays stay bound: replace them by preparing again.
 
     Args:
-        update: ``gd_update``, ``momentum_update``, ``rmsprop_update``, ``adam_update`` or
-            ``ema_update`` (of this module).
+        update: ``gd_update``, ``momentum_update``, ``rmsprop_update``, ``adam_update``,
+            ``adagrad_update`` or ``ema_update`` (of this module).
         params: the parameter list (``averages`` for ``ema_update``).
         state: the update's state lists, positionally, in its signature's order (e.g.
             ``exp_avgs, exp_avg_sqs``); options such as ``max_exp_avg_sqs``, ``grad_avgs`` or
