@@ -45,7 +45,8 @@ def main(argv=None):
     dtype = np.dtype(args.dtype)
     info = simdoptim.cpu_info()
     print(f"simdoptim {simdoptim.__version__}: isa={info['isa']} threads={info['num_threads']} dtype={dtype}")
-    print(f"{'elements':>10} {'adam step':>12} {'all_finite':>12} {'skip-mode step':>15} {'overhead':>9} {'check GB/s':>11}")
+    print(f"{'elements':>10} {'adam step':>12} {'all_finite':>12} {'skip-mode step':>15} {'overhead':>9}"
+          f" {'check GB/s':>11}")
     for size in args.sizes:
         n = int(size)
         rng = np.random.default_rng(0)
@@ -53,9 +54,9 @@ def main(argv=None):
         plain = simdoptim.Adam([rng.standard_normal(n).astype(dtype)], lr=1e-9)
         checked = simdoptim.Adam([rng.standard_normal(n).astype(dtype)], lr=1e-9, nonfinite="skip")
         inner = max(1, int(2e6 // n))
-        t_step = median_seconds(lambda: plain.step(grads), args.repeat, inner)
-        t_check = median_seconds(lambda: simdoptim.all_finite(grads), args.repeat, inner)
-        t_skip = median_seconds(lambda: checked.step(grads), args.repeat, inner)
+        t_step = median_seconds(lambda opt=plain, g=grads: opt.step(g), args.repeat, inner)
+        t_check = median_seconds(lambda g=grads: simdoptim.all_finite(g), args.repeat, inner)
+        t_skip = median_seconds(lambda opt=checked, g=grads: opt.step(g), args.repeat, inner)
         assert checked.skipped_steps == 0
         gbs = n * dtype.itemsize / t_check / 1e9
         print(f"{n:>10} {t_step * 1e6:>10.1f}us {t_check * 1e6:>10.1f}us {t_skip * 1e6:>13.1f}us "

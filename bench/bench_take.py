@@ -64,8 +64,9 @@ def main(argv=None):
         (f"columns ({n}, {m}) axis=1", cols, out_cols, 1, lambda: cols[:, perm]),
     ]:
         t_ours, t_np, t_np_out, t_copy = median_ms(
-            [lambda: simdoptim.take(X, perm, axis, out), numpy_fn,
-             lambda: np.take(X, perm, axis=axis, out=out), lambda: np.copyto(out, X)], args.repeats)
+            [lambda X=X, axis=axis, out=out: simdoptim.take(X, perm, axis, out), numpy_fn,
+             lambda X=X, axis=axis, out=out: np.take(X, perm, axis=axis, out=out),
+             lambda X=X, out=out: np.copyto(out, X)], args.repeats)
         np.testing.assert_array_equal(simdoptim.take(X, perm, axis, out), numpy_fn())
         for label, t in [("  simdoptim.take(out=)", t_ours), ("  numpy fancy indexing", t_np),
                          ("  np.take(out=)", t_np_out), ("  memcpy (np.copyto)", t_copy)]:
@@ -82,11 +83,13 @@ def main(argv=None):
             def epoch(cls, X=X, Y=Y, axis=axis, reuse=reuse):
                 for _ in cls(X, Y, batch_size=b, axis=axis, seed=0, reuse_buffers=reuse):
                     pass
-            t_fast, t_ref = median_ms([lambda: epoch(simdoptim.MiniBatches), lambda: epoch(simdoptim.reference.MiniBatches)],
-                                      max(3, args.repeats // 2))
+            t_fast, t_ref = median_ms(
+                [lambda: epoch(simdoptim.MiniBatches), lambda: epoch(simdoptim.reference.MiniBatches)],
+                max(3, args.repeats // 2))
             label = f"{name}{' reuse_buffers' if reuse else ''}"
             moved = 2 * (X.nbytes + Y.nbytes)
-            print(f"  {label:<32}{t_fast:9.1f}{moved / t_fast / 1e6:8.1f}{t_ref / t_fast:10.2f}   (reference {t_ref:.1f} ms)")
+            print(f"  {label:<32}{t_fast:9.1f}{moved / t_fast / 1e6:8.1f}{t_ref / t_fast:10.2f}"
+                  f"   (reference {t_ref:.1f} ms)")
 
 
 if __name__ == "__main__":

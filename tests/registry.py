@@ -39,6 +39,10 @@ ALGORITHMS = [
     Algo("adamw-amsgrad-eps-root", lambda m, p: m.Adam(p, lr=0.003, weight_decay=0.05, decoupled=True, amsgrad=True,
                                                        eps=1e-6, eps_root=1e-10)),
     Algo("adam-l2-amsgrad", lambda m, p: m.Adam(p, lr=0.01, weight_decay=0.01, amsgrad=True)),
+    Algo("adagrad", lambda m, p: m.Adagrad(p, lr=0.05)),
+    Algo("adagrad-decay-wd-maximize", lambda m, p: m.Adagrad(p, lr=0.05, lr_decay=0.01, weight_decay=0.01,
+                                                              initial_accumulator_value=0.1, maximize=True)),
+    Algo("adagrad-eps0", lambda m, p: m.Adagrad(p, lr=0.05, eps=0.0, initial_accumulator_value=1e-3)),
     # PyTorch's operation order: its own template instances (lerp m, one division)
     Algo("adam-pytorch", lambda m, p: m.Adam(p, lr=0.01, order="pytorch")),
     Algo("adamw-pytorch-amsgrad", lambda m, p: m.Adam(p, lr=0.003, weight_decay=0.05, decoupled=True, amsgrad=True,

@@ -24,7 +24,7 @@ from simdoptim import functional, reference
 FAST = types.SimpleNamespace(
     name="fast",
     **{k: getattr(functional, k) for k in functional.__all__},
-    **{k: getattr(simdoptim, k) for k in ("GD", "Momentum", "RMSprop", "Adam", "EMA", "take", "MiniBatches")},
+    **{k: getattr(simdoptim, k) for k in ("GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA", "take", "MiniBatches")},
 )
 REF = types.SimpleNamespace(name="reference", **{k: getattr(reference, k) for k in reference.__all__})
 BACKENDS = [FAST, REF]
@@ -166,6 +166,12 @@ CASES = [
                                                             form="nesterov"), ValueError, "form"),
     Case("rmsprop momentum without buffers", lambda B: functional_call(B.rmsprop_update, ([f32(3)], [f32(3)], [f32(3)]),
                                                                        lr=0.1, momentum=0.9), ValueError, "momentum_buffers"),
+    Case("adagrad_update lr_decay < 0", lambda B: functional_call(B.adagrad_update, ([f32(3)], [f32(3)], [f32(3)]),
+                                                                  step=1, lr_decay=-0.1), ValueError, "lr_decay"),
+    Case("adagrad_update step 0", lambda B: functional_call(B.adagrad_update, ([f32(3)], [f32(3)], [f32(3)]), step=0),
+         ValueError, "step"),
+    Case("ctor Adagrad eps and initial_accumulator_value 0", lambda B: ctor_call(
+        B, lambda: [f32(3)], cls="Adagrad", eps=0.0), ValueError, "eps"),
     Case("ema_update beta = 1", lambda B: functional_call(B.ema_update, ([f32(3)], [f32(3)]), beta=1.0, step=1), ValueError,
          "beta"),
     Case("ewma axis out of range", lambda B: Call(lambda: B.ewma(np.ones((2, 3)), 0.9, axis=2), []), IndexError, "axis"),

@@ -192,7 +192,8 @@ def first_exact_one(dtype, beta):
 
 
 # float32: 165 and 17321, float64: 356 and 37412 (each boundary and the step before it)
-STEPS = sorted({1, 2} | {first_exact_one(d, b) + k for d in (np.float32, np.float64) for b in (0.9, 0.999) for k in (-1, 0)})
+STEPS = sorted({1, 2} | {first_exact_one(d, b) + k
+                         for d in (np.float32, np.float64) for b in (0.9, 0.999) for k in (-1, 0)})
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -320,6 +321,7 @@ def test_png_says_why_there_is_no_plot(tmp_path, short_window, monkeypatch, caps
     assert "no plot: matplotlib cannot be imported (No module named 'matplotlib')" in capsys.readouterr().out
     assert not png.exists()
     monkeypatch.undo()
+    pytest.importorskip("matplotlib")  # the second reason is given only where a plot could be drawn
     results = benchmark.run(dict(tiny_config(), sizes=(), threads="all"), progress=False,
                             only={"GD": benchmark.ROWS["GD"]})
     written, message = benchmark.plot(results, str(png))

@@ -248,7 +248,8 @@ def test_ema_checkpoint_continues_bit_for_bit(kind, saver, loader, tmp_path):
     series = [rng.standard_normal((4, 3)).astype(np.float32) for _ in range(20)]
 
     def value(x):
-        return {"scalar": float(x[0, 0]), "array": x, "list": [x, x[0].astype(np.float64)], "dict": {"a": x, "b": x.T}}[kind]
+        return {"scalar": float(x[0, 0]), "array": x, "list": [x, x[0].astype(np.float64)],
+                "dict": {"a": x, "b": x.T}}[kind]
 
     straight = BACKENDS[loader].EMA(0.9)
     outs = [straight.update(value(x)) for x in series]

@@ -194,9 +194,12 @@ def test_float32_parameters():
         (lambda p, g: course.update_parameters_with_gd(p, {**g, "dW2": g["dW2"].T.copy()}, 0.1), ValueError, "shape"),
         (lambda p, g: course.update_parameters_with_momentum(p, g, course.initialize_velocity(p), 1.0, 0.1),
          ValueError, "beta"),
-        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 0), ValueError, "t must be >= 1"),
-        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 1.0), TypeError, "t must be an int"),
-        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), True), TypeError, "t must be an int"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 0),
+         ValueError, "t must be >= 1"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), 1.0),
+         TypeError, "t must be an int"),
+        (lambda p, g: course.update_parameters_with_adam(p, g, *course.initialize_adam(p), True),
+         TypeError, "t must be an int"),
         (lambda p, g: course.update_parameters_with_adam(p, g, {}, {}, 1), KeyError, "v has no 'dW1'"),
         # every error names the course's function and argument, not the kernel's (gd_update: lr ...)
         (lambda p, g: course.update_parameters_with_gd(p, g, "0.1"), TypeError,
@@ -306,7 +309,8 @@ def test_update_lr():
 
 
 def test_schedule_lr_decay():
-    for lr0, epoch, rate, interval in [(0.5, 100, 0.3, 100), (0.1, 999, 1, 1000), (0.1, 4500, 1, 1000), (0.01, 7, 2, 3)]:
+    cases = [(0.5, 100, 0.3, 100), (0.1, 999, 1, 1000), (0.1, 4500, 1, 1000), (0.01, 7, 2, 3)]
+    for lr0, epoch, rate, interval in cases:
         assert course.schedule_lr_decay(lr0, epoch, rate, interval) == lr0 / (1 + rate * np.floor(epoch / interval))
     assert course.schedule_lr_decay(0.1, 2000, 1) == 0.1 / 3  # time_interval defaults to 1000
     with pytest.raises(ValueError, match="interval"):

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import simdoptim
-from simdoptim import reference
 from registry import ALGORITHMS
+from simdoptim import reference
 
 STEPS = 50
 # every lanes-1, lanes+1 and 4*lanes+3 for lanes in 2, 4, 8, 16, plus 0 and 1
@@ -37,14 +37,14 @@ def _make_params(kind, dtype, seed=0):
     return ps
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _grads(kind, dtype):
     """STEPS lists of gradients, like the parameters in shape and layout. Magnitudes vary
     over steps and elements (including exact zeros) so eps and tiny values matter."""
     rng = np.random.default_rng(1234)
     params = _make_params(kind, dtype)
     out = []
-    for t in range(STEPS):
+    for _ in range(STEPS):
         gs = []
         for p in params:
             g = rng.standard_normal(p.shape) * (10.0 ** rng.uniform(-6, 1))
@@ -64,7 +64,7 @@ def _run(module, algo, kind, dtype):
     return params, opt.state_dict()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference_result(algo_name, kind, dtype):
     algo = next(a for a in ALGORITHMS if a.name == algo_name)
     return _run(reference, algo, kind, dtype)
@@ -170,7 +170,10 @@ def test_functional_matches_classes(algo):
             "Momentum": module.functional.momentum_update if module is simdoptim else module.momentum_update,
             "RMSprop": module.functional.rmsprop_update if module is simdoptim else module.rmsprop_update,
             "Adam": module.functional.adam_update if module is simdoptim else module.adam_update,
+            "Adagrad": module.functional.adagrad_update if module is simdoptim else module.adagrad_update,
         }[opt.algorithm]
+        if opt.algorithm == "Adagrad":  # the sums start where the class starts them
+            state["state_sums"][0][...] = hp["initial_accumulator_value"]
         for t in range(1, 6):
             g = rng.standard_normal(50)
             opt.step([g])
@@ -186,6 +189,9 @@ def test_functional_matches_classes(algo):
                    momentum_buffers=state.get("momentum_buffers"), **kw)
             elif opt.algorithm == "Momentum":
                 fn([w_fn], [g], state["velocities"], **kw)
+            elif opt.algorithm == "Adagrad":
+                kw.pop("initial_accumulator_value")
+                fn([w_fn], [g], state["state_sums"], step=t, **kw)
             else:
                 fn([w_fn], [g], **kw)
         assert np.array_equal(w_cls, w_fn)

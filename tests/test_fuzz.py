@@ -18,7 +18,8 @@ import simdoptim  # noqa: E402
 from simdoptim import functional, reference  # noqa: E402
 
 ALLOWED = (TypeError, ValueError, IndexError, KeyError, FloatingPointError)
-SETTINGS = settings(max_examples=int(os.environ.get("SIMDOPTIM_FUZZ_EXAMPLES", "120")), deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=int(os.environ.get("SIMDOPTIM_FUZZ_EXAMPLES", "120")), deadline=None,
+                    suppress_health_check=list(HealthCheck))
 
 DTYPES = [np.float32, np.float64, np.float16, np.int32, np.complex64, np.bool_]
 GARBAGE = [None, 1.0, "x", [1.0, 2.0], (1,), {"a": 1}, np.float64(2.0), object()]

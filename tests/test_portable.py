@@ -49,7 +49,7 @@ INSTRUCTION = re.compile(r"^\s*[0-9a-f]+:\s+(?:(?:lock|rep|repz|repnz|notrack|bn
 WIDE_NAMESPACES = ("simdoptim::avx2::", "simdoptim::avx512::")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def disassemble(path):
     """{function name: [(mnemonic, line)]} of a file, via objdump -d --demangle."""
     out = subprocess.run([OBJDUMP, "-d", "--demangle", "--no-show-raw-insn", path], capture_output=True, text=True,
@@ -113,7 +113,8 @@ def extension_with_symbols():
 def test_extension_uses_wide_instructions_only_inside_the_wide_namespaces():
     path = extension_with_symbols()
     functions = disassemble(path)
-    outside = {name: violations(ins) for name, ins in functions.items() if not any(ns in name for ns in WIDE_NAMESPACES)}
+    outside = {name: violations(ins) for name, ins in functions.items()
+               if not any(ns in name for ns in WIDE_NAMESPACES)}
     outside = {k: v for k, v in outside.items() if v}
     assert not outside, {k: v[:3] for k, v in list(outside.items())[:5]}
     # the check can fail: the wide paths are in this very file and are caught by it

@@ -16,6 +16,7 @@ A new module must be given a row (test_the_table_lists_every_module).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 import subprocess
 import sys
@@ -45,6 +46,8 @@ MODULES = {
     "simdoptim.functional": COVERED,
     "simdoptim.reference": COVERED,
     "simdoptim._algorithms": PRIVATE,
+    "simdoptim._bench_compare": PRIVATE,
+    "simdoptim._bench_load": PRIVATE,
     "simdoptim._bench_rows": PRIVATE,
     "simdoptim._checks": PRIVATE,
     "simdoptim._console": PRIVATE,
@@ -52,13 +55,21 @@ MODULES = {
     "simdoptim._machine": PRIVATE,
     "simdoptim._optimizer": PRIVATE,
     "simdoptim._plotting": PRIVATE,
+    # the PyTorch adapter (needs torch: its tests skip without it)
+    "simdoptim.torch": COVERED,
+    "simdoptim.torch.bench": COVERED,
+    "simdoptim.torch.lm": COVERED,
+    "simdoptim.torch._optim": PRIVATE,
 }
+NEEDS_TORCH = {"simdoptim.torch", "simdoptim.torch.bench", "simdoptim.torch.lm"}
 
 
 def _all_modules():
     names = {"simdoptim"}
     for info in pkgutil.walk_packages(simdoptim.__path__, "simdoptim."):
         names.add(info.name)
+    if importlib.util.find_spec("torch") is None:  # walk_packages cannot list simdoptim.torch's modules then
+        names |= {n for n in MODULES if n.startswith("simdoptim.torch.")}
     return names
 
 
@@ -80,6 +91,8 @@ def _cases():
 
 @pytest.mark.parametrize("name", list(_cases()))
 def test_dir_shows_exactly_the_public_api(name):
+    if name in NEEDS_TORCH:
+        pytest.importorskip("torch")
     mod = importlib.import_module(name)
     assert hasattr(mod, "__all__"), f"{name} has no __all__"
     missing = [n for n in mod.__all__ if not hasattr(mod, n)]

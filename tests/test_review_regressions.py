@@ -78,7 +78,8 @@ def test_take_with_indices_changed_by_another_thread_stays_inside_X():
 @pytest.mark.parametrize("layout", ["fortran", "transposed", "strided"])
 def test_minibatches_read_the_live_array_like_the_reference(layout):
     base = np.arange(60, dtype=np.float64).reshape(12, 5)
-    X = {"fortran": np.asfortranarray(base), "transposed": base.T.copy().T, "strided": np.arange(120.0).reshape(12, 10)[:, ::2]}[layout]
+    X = {"fortran": np.asfortranarray(base), "transposed": base.T.copy().T,
+         "strided": np.arange(120.0).reshape(12, 10)[:, ::2]}[layout]
     Y = np.arange(12)[::-1]  # a negatively strided view
     fast = simdoptim.MiniBatches(X, Y, batch_size=5, seed=3)
     ref = reference.MiniBatches(X, Y, batch_size=5, seed=3)

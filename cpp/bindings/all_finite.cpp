@@ -36,7 +36,7 @@ bool all_finite(py::object arrays) {
     ReleasedGIL nogil;
     runtime::for_each_slot_range(slots.data(), slots.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
         if (!(s.param_dtype == kFloat64 ? f64 : f32)(s.param, b, e)) ok.store(false, std::memory_order_relaxed);
-    });
+    }, runtime::Work::kRead);
     return ok.load();
 }
 

@@ -49,15 +49,45 @@ void ewma_scan(py::object x_obj, py::object out_obj, Real beta, int axis, Flag b
     if (a.outer * a.length * a.inner == 0) return;
     std::vector<double> bc;
     if (bias_correction) {
-        bc.resize(a.length);
-        for (std::size_t t = 0; t < a.length; ++t) bc[t] = 1.0 - std::pow(double(beta), double(t + 1));
+        // 1 - beta^(t+1) as the reference computes it (libm pow, float64), up to the step
+        // where beta^(t+1) < 2^-60: from there on 1 - beta^(t+1) rounds to exactly 1 (beta^t
+        // only falls), so the table stays short whatever the series' length (it was one
+        // pow per time step, serial, more time than the scan itself for long series)
+        for (std::size_t t = 0; t < a.length; ++t) {
+            const double p = std::pow(double(beta), double(t + 1));
+            if (p < 0x1p-60) break;
+            bc.push_back(1.0 - p);
+        }
         a.bias_correction = bc.data();
+        a.corrected = bc.size();
+        static const double one = 1.0;
+        if (bc.empty()) a.bias_correction = &one;  // not null: correction on, every divisor 1
     }
     auto scan = runtime::find_kernel("ewma", same_dtypes(dt))->ewma_scan;
-    const std::size_t blocks = a.inner == 1 ? 1 : (a.inner + kEWMABlock - 1) / kEWMABlock;
-    const std::size_t per_item = a.length * (a.inner == 1 ? 1 : std::min(a.inner, kEWMABlock));
+    // series side by side (inner > 1): blocks of adjacent series, as wide as possible (each
+    // time step then streams a long contiguous piece of the row) while every thread still
+    // gets a couple of blocks; multiples of 16 elements keep the vector loop whole
+    const std::size_t nt = std::size_t(runtime::threads_for(a.outer * a.length * a.inner, runtime::Work::kScan));
+    if (a.inner > 1) {
+        const std::size_t per_outer = (2 * nt + a.outer - 1) / a.outer;  // blocks wanted per outer index
+        std::size_t b = (a.inner + per_outer - 1) / per_outer;
+        b = std::min(kEWMABlock, std::max<std::size_t>(16, (b + 15) / 16 * 16));
+        a.block = b;
+    }
+    const std::size_t blocks = a.inner == 1 ? 1 : (a.inner + a.block - 1) / a.block;
+    const std::size_t per_item = a.length * (a.inner == 1 ? 1 : std::min(a.inner, a.block));
     ReleasedGIL nogil;
-    runtime::parallel_items(a.outer * blocks, per_item, [&](std::size_t b, std::size_t e) { scan(a, b, e); });
+    if (a.inner == 1) {
+        // rows go to the threads in groups of 16, the kernel's vector group (kernels/ewma.cpp)
+        constexpr std::size_t kGroup = 16;
+        const std::size_t groups = (a.outer + kGroup - 1) / kGroup;
+        runtime::parallel_items(groups, per_item * kGroup, [&](std::size_t b, std::size_t e) {
+            scan(a, b * kGroup, std::min(e * kGroup, a.outer));
+        }, runtime::Work::kScan);
+        return;
+    }
+    runtime::parallel_items(a.outer * blocks, per_item, [&](std::size_t b, std::size_t e) { scan(a, b, e); },
+                            runtime::Work::kScan);
 }
 
 }  // namespace

@@ -460,7 +460,7 @@ bool grads_finite(const std::vector<Slot>& slots, std::ptrdiff_t* first_bad) {
     runtime::for_each_slot_range(view.data(), view.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
         FiniteFn f = fns[s.param_dtype];
         if (f && !f(s.param, b, e)) ok.store(false, std::memory_order_relaxed);
-    });
+    }, runtime::Work::kRead);
     if (ok.load()) return true;
     for (std::size_t i = 0; i < view.size(); ++i) {
         FiniteFn f = fns[view[i].param_dtype];

@@ -1,5 +1,6 @@
-// take.cpp - take(X, indices, axis=0, out=None): np.take for 1-D and 2-D
-// C-contiguous arrays, gathered by the threads with the GIL released.
+// take.cpp - take(X, indices, axis=0, out=None): np.take for 1-D and 2-D arrays of any
+// strides (read where they lie: NumPy's np.take first copies a non-contiguous X whole),
+// gathered by the threads with the GIL released.
 //
 // Everything is checked before a byte is written, in the order and with the messages of
 // simdoptim.reference.take (so both backends refuse the same calls the same way); the
@@ -46,18 +47,22 @@ int unit_log2(std::size_t bytes) {
 // When to gather columns through transposed tiles (gather.cpp) rather than element by
 // element: the source rows are too long to stay in L2 while they are read at random,
 // there are enough rows to fill most of a tile, and enough indices to repay the transpose.
-bool tiled_columns(std::size_t n, std::size_t m, std::size_t k, std::size_t itemsize) {
+// The tiles take `threads * m * 64` bytes, allowed up to an eighth of the result (or 8 MiB),
+// so the gather never needs much more memory than the result it returns.
+bool tiled_columns(std::size_t n, std::size_t m, std::size_t k, std::size_t itemsize, std::size_t threads) {
     const std::size_t R = kGatherTileBytes / itemsize;
+    const std::size_t scratch = threads * m * kGatherTileBytes, result = n * k * itemsize;
     // transposing the whole source pays off only when a good share of it is gathered
-    return m * itemsize > (std::size_t(512) << 10) && 2 * n >= R && 8 * k >= m;
+    return m * itemsize > (std::size_t(512) << 10) && 2 * n >= R && 8 * k >= m &&
+           (scratch <= result / 8 || scratch <= runtime::Scratch::kKeepBytes);
 }
 
 bool c_contiguous(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
 
-// First and one-past-last byte of a contiguous array, for the overlap check.
+// First and one-past-last byte of an array (any strides), for the overlap check.
 std::pair<std::uintptr_t, std::uintptr_t> span(const py::array& a) {
-    const auto lo = reinterpret_cast<std::uintptr_t>(a.data());
-    return {lo, lo + std::size_t(a.nbytes())};
+    const Span s = span_of(a);
+    return {s.lo, s.hi};
 }
 
 // Position of the first index outside [-m, m), or -1. The bounds are found in one
@@ -74,7 +79,7 @@ std::ptrdiff_t first_out_of_range(const void* indices, bool idx64, std::size_t k
         std::lock_guard<std::mutex> lock(merge);
         lo = std::min(lo, l);
         hi = std::max(hi, h);
-    });
+    }, runtime::Work::kRead);
     if (lo >= -m && hi < m) return -1;
     for (std::size_t j = 0; j < k; ++j) {
         const std::int64_t v = idx64 ? static_cast<const std::int64_t*>(indices)[j] : static_cast<const std::int32_t*>(indices)[j];
@@ -108,8 +113,8 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
     if (idx.dtype().kind() != 'i' || (idx_size != 4 && idx_size != 8) || idx.dtype().byteorder() == '>')
         type_error("indices has dtype " + repr_of(idx.dtype()) + "; expected int32 or int64 (native byte order)");
     if (idx.ndim() != 1) value_error("indices must be 1-D, got shape " + repr_of(idx.attr("shape")));
-    // The compiled gather walks raw memory; the reference also takes strided arrays.
-    if (!c_contiguous(X)) value_error("X must be C-contiguous; pass np.ascontiguousarray(X)");
+    // X may have any strides (Fortran order, a transposed or sliced view): the kernels
+    // follow them, so a batch costs the same whatever the layout and X is never copied.
     if (!c_contiguous(idx) || !(idx.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
         value_error("indices must be contiguous and aligned; pass np.ascontiguousarray(indices)");
 
@@ -163,16 +168,29 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
     g.length = m;
     g.count = k;
     const std::size_t n = nd == 2 ? std::size_t(X.shape(1 - int(axis))) : 1;  // the other dimension
+    const std::ptrdiff_t u = std::ptrdiff_t(itemsize);
+    const std::ptrdiff_t s_gather = X.strides(int(axis));                      // between examples
+    const std::ptrdiff_t s_other = nd == 2 ? X.strides(1 - int(axis)) : u;     // within an example
     const std::size_t row_bytes = n * itemsize;
     py::gil_scoped_release nogil;
-    if (nd == 2 && axis == 0 && unit_log2(row_bytes) < 0) {
+    if (nd == 2 && axis == 0 && (s_other == u || n == 1) && unit_log2(row_bytes) < 0) {
+        // whole rows, each contiguous in X (C order, or rows sliced from one)
         g.rows = 1;
         g.unit = row_bytes;
+        g.src_unit = s_gather;
+        g.dst_unit = std::ptrdiff_t(row_bytes);
         const GatherFn f = runtime::find_kernel("take_rows", DTypes{}, 0)->gather;
         runtime::parallel_chunks(runtime::chunk_threads(k, n), k, [&](std::size_t, std::size_t b, std::size_t e) { f(g, b, e); });
-    } else if (nd == 2 && axis == 1 && tiled_columns(n, m, k, itemsize)) {
+    } else if (nd == 2 && axis == 1 && s_other != 0 && X.strides(1) == u &&
+               tiled_columns(n, m, k, itemsize, runtime::chunk_threads((n + kGatherTileBytes / itemsize - 1) /
+                                                                        (kGatherTileBytes / itemsize),
+                                                                        kGatherTileBytes / itemsize * k))) {
         g.rows = n;
         g.unit = itemsize;
+        g.src_row = s_other;
+        g.src_unit = u;
+        g.dst_row = std::ptrdiff_t(k * itemsize);
+        g.dst_unit = u;
         const GatherTiledFn f = runtime::find_kernel("take_cols_tiled", DTypes{}, int(itemsize))->gather_tiled;
         const std::size_t R = kGatherTileBytes / itemsize;
         const std::size_t blocks = (n + R - 1) / R;
@@ -182,10 +200,23 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
             f(g, b, e, scratch.slot(slot));
         });
     } else {
-        // columns (rows = n), a 1-D array, or rows narrow enough to be a single unit
-        const bool columns = nd == 2 && axis == 1;
-        g.rows = columns ? n : 1;
-        g.unit = columns || nd == 1 ? itemsize : row_bytes;
+        // single units: a 1-D array; rows of 1-16 bytes contiguous in X (one unit each); or
+        // element by element, source row r of the gather being column r of X (axis 0) or
+        // row r of X (axis 1), with whatever strides X has
+        const bool whole_row = nd == 2 && axis == 0 && (s_other == u || n == 1);
+        if (nd == 1 || whole_row) {
+            g.rows = 1;
+            g.unit = nd == 1 ? itemsize : row_bytes;
+            g.src_unit = s_gather;
+            g.dst_unit = std::ptrdiff_t(g.unit);
+        } else {
+            g.rows = n;
+            g.unit = itemsize;
+            g.src_row = s_other;
+            g.src_unit = s_gather;
+            g.dst_row = axis == 0 ? u : std::ptrdiff_t(k * itemsize);      // out is (k, n) or (n, k), C order
+            g.dst_unit = axis == 0 ? std::ptrdiff_t(n * itemsize) : u;
+        }
         const GatherFn f = runtime::find_kernel("take_elems", DTypes{}, int(g.unit))->gather;
         const std::size_t blocks = (k + kGatherBlock - 1) / kGatherBlock;
         runtime::parallel_chunks(runtime::chunk_threads(g.rows * blocks, std::min(k, kGatherBlock)), g.rows * blocks,
@@ -199,7 +230,8 @@ py::object take(py::object X_obj, py::object idx_obj, py::object axis_obj, py::o
 SIMDOPTIM_BINDING(take) {
     using namespace py::literals;
     m.def("take", &take, "X"_a, "indices"_a, "axis"_a = 0, "out"_a = py::none(),
-          "np.take(X, indices, axis=axis, out=out) for 1-D and 2-D C-contiguous X of bool or any numeric dtype; "
+          "np.take(X, indices, axis=axis, out=out) for 1-D and 2-D X of bool or any numeric dtype, any strides "
+          "(C or Fortran order, views); "
           "indices a 1-D int32/int64 array (negative ones count from the end). Every index is checked before "
           "anything is written; the gather runs on the kernel threads with the GIL released.");
 }

@@ -82,23 +82,32 @@ struct EWMAScan {
     void* out = nullptr;
     std::size_t outer = 0, length = 0, inner = 0;
     double beta = 0, one_minus_beta = 0;
-    const double* bias_correction = nullptr;  // length values 1 - beta^(t+1), or null
+    // bias_correction[t] = 1 - beta^(t+1) for t < corrected (null: no correction); from
+    // t = corrected on, 1 - beta^(t+1) is exactly 1 and the division is skipped (x / 1 == x)
+    const double* bias_correction = nullptr;
+    std::size_t corrected = 0;
+    // inner > 1: the inner dimension is cut into blocks of `block` (<= kEWMABlock) elements;
+    // each (outer, block) pair is one work item for the threads
+    std::size_t block = 1;
 };
-// The inner dimension of an ewma scan is cut into blocks of this many elements; each
-// (outer, block) pair is one work item for the threads.
-constexpr std::size_t kEWMABlock = 64;
+constexpr std::size_t kEWMABlock = 2048;
 
 // dst = np.take(src, indices, axis) as a copy of bytes (take.cpp). The source is `rows`
 // rows of `length` units of `unit` bytes; the destination `rows` rows of `count` units;
 // indices[j] (int32 or int64, every one already checked to lie in [-length, length))
 // picks the unit of each source row that lands at position j of the destination row.
 // Rows of an (m, n) array gathered along axis 0 are single units of n * itemsize bytes.
+// Both sides are addressed through byte strides (negative ones too), so a Fortran-ordered,
+// transposed or sliced source is read where it lies, never copied first: unit r, j of the
+// source is at src + r * src_row + j * src_unit, of the destination at dst + r * dst_row +
+// j * dst_unit.
 struct Gather {
     const void* src = nullptr;
     void* dst = nullptr;
     const void* indices = nullptr;
     bool indices64 = true;
     std::size_t rows = 1, length = 0, count = 0, unit = 0;
+    std::ptrdiff_t src_row = 0, src_unit = 0, dst_row = 0, dst_unit = 0;
 };
 // take_elems splits each destination row into blocks of this many indices; each
 // (row, block) pair is one work item for the threads.
@@ -116,7 +125,7 @@ constexpr std::size_t kNormBlock = 2048;
 using UpdateFn = void (*)(const Slot&, std::size_t begin, std::size_t end);
 // true when data[begin, end) holds no NaN or infinity
 using FiniteFn = bool (*)(const void* data, std::size_t begin, std::size_t end);
-// items are (outer, inner block) pairs, see kEWMABlock
+// items are (outer, inner block) pairs, see EWMAScan::block
 using EWMAScanFn = void (*)(const EWMAScan&, std::size_t item_begin, std::size_t item_end);
 // smallest and largest index of indices[begin, end), begin < end
 using IndexBoundsFn = void (*)(const void* indices, std::size_t begin, std::size_t end, std::int64_t* lo,

@@ -52,13 +52,14 @@ void gather_rows_impl(const Gather& g, std::size_t begin, std::size_t end) {
     char* __restrict dst = static_cast<char*>(g.dst);
     const I* __restrict idx = static_cast<const I*>(g.indices);
     const std::size_t rb = g.unit;
+    const std::ptrdiff_t step = g.src_unit, out_step = g.dst_unit;  // a row apart (any sign)
     const std::size_t ahead = rows_ahead(rb);
     for (std::size_t j = begin; j < end; ++j) {
         if (j + ahead < end) {
-            const char* next = src + wrap(idx[j + ahead], g.length) * rb;
+            const char* next = src + std::ptrdiff_t(wrap(idx[j + ahead], g.length)) * step;
             for (std::size_t off = 0; off < rb; off += 64) prefetch(next + off);
         }
-        std::memcpy(dst + j * rb, src + wrap(idx[j], g.length) * rb, rb);
+        std::memcpy(dst + std::ptrdiff_t(j) * out_step, src + std::ptrdiff_t(wrap(idx[j], g.length)) * step, rb);
     }
 }
 
@@ -69,7 +70,9 @@ struct Unit {
     unsigned char b[U];
 };
 
-template <std::size_t U, class I>
+// CONTIG: units adjacent on both sides (src_unit == dst_unit == U), the common case, where
+// the addresses are shifts; otherwise any byte strides.
+template <std::size_t U, class I, bool CONTIG>
 void gather_elems_impl(const Gather& g, std::size_t item_begin, std::size_t item_end) {
     using T = Unit<U>;
     const char* src = static_cast<const char*>(g.src);
@@ -77,23 +80,29 @@ void gather_elems_impl(const Gather& g, std::size_t item_begin, std::size_t item
     const I* __restrict idx = static_cast<const I*>(g.indices);
     const std::size_t blocks = (g.count + kGatherBlock - 1) / kGatherBlock;
     const std::size_t length = g.length;
+    const std::ptrdiff_t su = CONTIG ? std::ptrdiff_t(U) : g.src_unit, du = CONTIG ? std::ptrdiff_t(U) : g.dst_unit;
     for (std::size_t item = item_begin; item < item_end; ++item) {
         const std::size_t r = item / blocks, j0 = (item % blocks) * kGatherBlock;
         const std::size_t j1 = j0 + kGatherBlock < g.count ? j0 + kGatherBlock : g.count;
-        const char* __restrict s = src + r * length * U;
-        char* __restrict d = dst + r * g.count * U;
+        const char* __restrict s = src + std::ptrdiff_t(r) * g.src_row;
+        char* __restrict d = dst + std::ptrdiff_t(r) * g.dst_row;
         for (std::size_t j = j0; j < j1; ++j) {
             T v;
-            std::memcpy(&v, s + wrap(idx[j], length) * U, U);
-            std::memcpy(d + j * U, &v, U);
+            std::memcpy(&v, s + std::ptrdiff_t(wrap(idx[j], length)) * su, U);
+            std::memcpy(d + std::ptrdiff_t(j) * du, &v, U);
         }
     }
 }
 
 template <std::size_t U>
 void gather_elems(const Gather& g, std::size_t b, std::size_t e) {
-    if (g.indices64) return gather_elems_impl<U, std::int64_t>(g, b, e);
-    gather_elems_impl<U, std::int32_t>(g, b, e);
+    const bool contig = g.src_unit == std::ptrdiff_t(U) && g.dst_unit == std::ptrdiff_t(U);
+    if (g.indices64) {
+        if (contig) return gather_elems_impl<U, std::int64_t, true>(g, b, e);
+        return gather_elems_impl<U, std::int64_t, false>(g, b, e);
+    }
+    if (contig) return gather_elems_impl<U, std::int32_t, true>(g, b, e);
+    gather_elems_impl<U, std::int32_t, false>(g, b, e);
 }
 
 #if defined(SIMDOPTIM_X86)
@@ -155,32 +164,35 @@ void gather_cols_tiled_impl(const Gather& g, std::size_t block_begin, std::size_
     constexpr std::size_t R = kGatherTileBytes / U;  // rows per block, units per tile line
     constexpr std::size_t L = kGatherTileBytes;      // bytes per tile line
     constexpr std::size_t W = 16;                    // columns moved per step
-    const std::size_t m = g.length, k = g.count, row_in = m * U, row_out = k * U;
+    // units adjacent in each source row (src_unit == U), rows src_row bytes apart (any sign);
+    // destination rows dst_row bytes apart, their units adjacent
+    const std::size_t m = g.length, k = g.count;
+    const std::ptrdiff_t row_in = g.src_row, row_out = g.dst_row;
     const I* __restrict idx = static_cast<const I*>(g.indices);
     char* __restrict tile = static_cast<char*>(scratch);
     for (std::size_t blk = block_begin; blk < block_end; ++blk) {
         const std::size_t r0 = blk * R;
         const std::size_t rr = g.rows - r0 < R ? g.rows - r0 : R;
         const std::size_t rr4 = rr / 4 * 4;
-        const char* __restrict src = static_cast<const char*>(g.src) + r0 * row_in;
-        char* __restrict dst = static_cast<char*>(g.dst) + r0 * row_out;
+        const char* __restrict src = static_cast<const char*>(g.src) + std::ptrdiff_t(r0) * row_in;
+        char* __restrict dst = static_cast<char*>(g.dst) + std::ptrdiff_t(r0) * row_out;
         // 1. tile line s, unit r  <-  source row r, unit s
         std::size_t s0 = 0;
         for (; s0 + W <= m; s0 += W) {
             for (std::size_t q = 0; q < W; q += 4) {  // fill 4 tile lines at a time
                 for (std::size_t r = 0; r < rr4; r += 4) {
-                    const char* sp[4] = {src + r * row_in + (s0 + q) * U, src + (r + 1) * row_in + (s0 + q) * U,
-                                         src + (r + 2) * row_in + (s0 + q) * U, src + (r + 3) * row_in + (s0 + q) * U};
+                    const char* sp[4] = {src + std::ptrdiff_t(r) * row_in + (s0 + q) * U, src + std::ptrdiff_t(r + 1) * row_in + (s0 + q) * U,
+                                         src + std::ptrdiff_t(r + 2) * row_in + (s0 + q) * U, src + std::ptrdiff_t(r + 3) * row_in + (s0 + q) * U};
                     char* dp[4] = {tile + (s0 + q) * L + r * U, tile + (s0 + q + 1) * L + r * U,
                                    tile + (s0 + q + 2) * L + r * U, tile + (s0 + q + 3) * L + r * U};
                     transpose4<U, STREAM_TILE>(sp, dp);
                 }
             }
             for (std::size_t r = rr4; r < rr; ++r)
-                for (std::size_t q = 0; q < W; ++q) std::memcpy(tile + (s0 + q) * L + r * U, src + r * row_in + (s0 + q) * U, U);
+                for (std::size_t q = 0; q < W; ++q) std::memcpy(tile + (s0 + q) * L + r * U, src + std::ptrdiff_t(r) * row_in + (s0 + q) * U, U);
         }
         for (std::size_t r = 0; r < rr; ++r)
-            for (std::size_t q = s0; q < m; ++q) std::memcpy(tile + q * L + r * U, src + r * row_in + q * U, U);
+            for (std::size_t q = s0; q < m; ++q) std::memcpy(tile + q * L + r * U, src + std::ptrdiff_t(r) * row_in + q * U, U);
         // 2. destination row r, unit j  <-  tile line idx[j], unit r
         constexpr std::size_t kAhead = 64;  // indices ahead whose tile line is prefetched
         std::size_t j0 = 0;
@@ -193,17 +205,17 @@ void gather_cols_tiled_impl(const Gather& g, std::size_t block_begin, std::size_
             for (std::size_t r = 0; r < rr4; r += 4) {
                 for (std::size_t q = 0; q < W; q += 4) {
                     const char* sp[4] = {lines[q] + r * U, lines[q + 1] + r * U, lines[q + 2] + r * U, lines[q + 3] + r * U};
-                    char* dp[4] = {dst + r * row_out + (j0 + q) * U, dst + (r + 1) * row_out + (j0 + q) * U,
-                                   dst + (r + 2) * row_out + (j0 + q) * U, dst + (r + 3) * row_out + (j0 + q) * U};
+                    char* dp[4] = {dst + std::ptrdiff_t(r) * row_out + (j0 + q) * U, dst + std::ptrdiff_t(r + 1) * row_out + (j0 + q) * U,
+                                   dst + std::ptrdiff_t(r + 2) * row_out + (j0 + q) * U, dst + std::ptrdiff_t(r + 3) * row_out + (j0 + q) * U};
                     transpose4<U, STREAM_OUT>(sp, dp);
                 }
             }
             for (std::size_t r = rr4; r < rr; ++r)
-                for (std::size_t q = 0; q < W; ++q) std::memcpy(dst + r * row_out + (j0 + q) * U, lines[q] + r * U, U);
+                for (std::size_t q = 0; q < W; ++q) std::memcpy(dst + std::ptrdiff_t(r) * row_out + (j0 + q) * U, lines[q] + r * U, U);
         }
         for (std::size_t j = j0; j < k; ++j) {
             const char* line = tile + wrap(idx[j], m) * L;
-            for (std::size_t r = 0; r < rr; ++r) std::memcpy(dst + r * row_out + j * U, line + r * U, U);
+            for (std::size_t r = 0; r < rr; ++r) std::memcpy(dst + std::ptrdiff_t(r) * row_out + j * U, line + r * U, U);
         }
     }
 #if defined(SIMDOPTIM_X86)

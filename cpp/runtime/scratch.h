@@ -24,7 +24,7 @@ class Scratch {
     Scratch(std::size_t threads, std::size_t bytes_each) : cache_(cache_mutex(), std::try_to_lock) {
         stride_ = (bytes_each + kHuge - 1) / kHuge * kHuge;
         const std::size_t size = stride_ * threads;
-        if (cache_.owns_lock()) {
+        if (cache_.owns_lock() && size <= kKeepBytes) {
             Block& b = cached();
             if (b.size < size) {
                 std::free(b.data);
@@ -42,6 +42,8 @@ class Scratch {
     Scratch(const Scratch&) = delete;
     Scratch& operator=(const Scratch&) = delete;
     void* slot(std::size_t i) const { return data_ + i * stride_; }
+    // the most scratch memory kept between calls
+    static constexpr std::size_t kKeepBytes = std::size_t(8) << 20;
 
    private:
     static constexpr std::size_t kHuge = std::size_t(2) << 20;

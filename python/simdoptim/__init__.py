@@ -22,6 +22,8 @@ from .batching import MiniBatches, take
 from .checkpoint import load_checkpoint, save_checkpoint
 from .functional import all_finite, ewma
 
+# the package's version, written only here: the build reads it from this line (pyproject.toml,
+# tool.scikit-build.metadata.version)
 __version__ = "0.1.0"
 
 
@@ -36,10 +38,11 @@ GD = _algorithms.GD.using(_BACKEND, __name__)
 Momentum = _algorithms.Momentum.using(_BACKEND, __name__)
 RMSprop = _algorithms.RMSprop.using(_BACKEND, __name__)
 Adam = _algorithms.Adam.using(_BACKEND, __name__)
+Adagrad = _algorithms.Adagrad.using(_BACKEND, __name__)
 EMA = _algorithms.EMA.using(_BACKEND, __name__)
 
 __all__ = [
-    "GD", "Momentum", "RMSprop", "Adam", "EMA", "ewma", "all_finite",
+    "GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA", "ewma", "all_finite",
     "take", "MiniBatches",
     "cpu_info", "get_num_threads", "set_num_threads", "functional", "reference", "schedules", "course", "__version__",
     "save_checkpoint", "load_checkpoint", "checkpoint", "batching",

@@ -31,7 +31,7 @@ from ._optimizer import (
     interrupts_deferred,
 )
 
-__all__ = ["GD", "Momentum", "RMSprop", "Adam", "EMA"]
+__all__ = ["GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA"]
 
 #: what ``params`` may be: one array, a list of arrays, a dict name -> array, or a list of groups
 Params = Union[NDArray[Any], Sequence[NDArray[Any]], Mapping[str, NDArray[Any]], Sequence[Mapping[str, Any]]]
@@ -158,11 +158,12 @@ class Momentum(Optimizer):
 
     @classmethod
     def values(cls, hp):
-        return (hp["lr"], hp["beta"], hp["form"] == "sum", hp["nesterov"], hp["weight_decay"])
+        # the op's last field, dampening (torch.optim.SGD's), is 0 here: see simdoptim.torch.SGD
+        return (hp["lr"], hp["beta"], hp["form"] == "sum", hp["nesterov"], hp["weight_decay"], 0.0)
 
     @classmethod
     def kwargs_of(cls, values):
-        lr, beta, sum_form, nesterov, weight_decay = values
+        lr, beta, sum_form, nesterov, weight_decay, _dampening = values
         return {"lr": lr, "beta": beta, "form": "sum" if sum_form else "ema", "nesterov": nesterov,
                 "weight_decay": weight_decay}
 
@@ -327,6 +328,64 @@ class Adam(Optimizer):
         kw = super().kwargs_of(values)
         kw["order"] = "pytorch" if values[-1] else "literal"
         return kw
+
+
+class Adagrad(Optimizer):
+    __doc__ = _fmt(r"""Adagrad: a per-element rate that shrinks with the gradients seen so far.
+
+    .. math::  s \leftarrow s + g^2,\qquad
+               w \leftarrow w - \alpha_t\, \frac{g}{\sqrt{s} + \epsilon},\qquad
+               \alpha_t = \frac{\alpha}{1 + (t-1)\,\text{lr\_decay}}
+
+    ``t`` is the number of the update (1 on the first); :math:`\alpha_t` is computed in float64
+    once per step. With ``maximize`` the gradient is negated first; weight decay is then added
+    to it. State per tensor: ``state_sums`` (s), starting at ``initial_accumulator_value``.
+
+    Args:
+        {PARAMS}
+        lr: the learning rate :math:`\alpha` (>= 0) or a schedule. Default 0.01.
+        lr_decay: the rate's decay per step (>= 0). Default 0.
+        eps: added outside the square root (>= 0). Default 1e-10. With ``eps`` 0 in the
+            parameters' compute type, ``initial_accumulator_value`` must be > 0 there.
+        weight_decay: L2 coefficient added to the gradient (>= 0). Default 0.
+        initial_accumulator_value: the value s starts at (>= 0). Default 0.
+        maximize: ascend the objective instead of descending it (bool). Default False.
+        {COMMON}
+
+    Sources: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and
+    Stochastic Optimization" (JMLR 2011); ``torch.optim.Adagrad`` for the options and defaults.
+    """)
+
+    algorithm = "Adagrad"
+    op = "adagrad"
+    hyper = {"lr": _check_lr, "lr_decay": _check_real, "eps": _check_real, "weight_decay": _check_real,
+             "maximize": _check_flag, "initial_accumulator_value": _check_real}
+    states = ("state_sums",)
+    stepped = True
+
+    def __init__(self, params, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0, initial_accumulator_value=0.0,
+                 maximize=False, nonfinite="propagate"):
+        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+                                  "maximize": maximize, "initial_accumulator_value": initial_accumulator_value},
+                         nonfinite)
+
+    @classmethod
+    def values(cls, hp):
+        # the op's fields; initial_accumulator_value only sets where the state starts
+        return (hp["lr"], hp["lr_decay"], hp["eps"], hp["weight_decay"], hp["maximize"])
+
+    @classmethod
+    def kwargs_of(cls, values):
+        return dict(zip(("lr", "lr_decay", "eps", "weight_decay", "maximize"), values))
+
+    @classmethod
+    def initial_state(cls, hp, k):
+        return hp["initial_accumulator_value"]
+
+    @classmethod
+    def check_group(cls, func, hp, dtypes):
+        if "initial_accumulator_value" in hp:  # the functional update is handed its sums as they are
+            _checks.check_denominator_guard(func, hp, dtypes, names=("eps", "initial_accumulator_value"))
 
 
 # ---------------------------------------------------------------------------------------

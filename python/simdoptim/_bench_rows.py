@@ -115,7 +115,10 @@ def _row(name, covers, kind, streams, layouts="all", element_bytes=None):
 # Public names that are controls, not kernels, and modules whose exports are utilities
 # around the kernels (schedules, checkpoints, course helpers): everything else exported is
 # a kernel and needs a row.
-NOT_KERNELS = {"cpu_info", "get_num_threads", "set_num_threads", "prepare"}  # prepare binds an update: its calls are the kernels'
+NOT_KERNELS = {"cpu_info", "get_num_threads", "set_num_threads",
+               # binds an update's arrays for repeated calls; its cost per call is
+               # bench/bench_small_calls.py's, its kernels are the update's rows
+               "prepare"}
 NOT_KERNEL_MODULES = ("simdoptim.schedules", "simdoptim.checkpoint", "simdoptim.course")
 
 
@@ -385,6 +388,15 @@ def _adam(case):
         case, simdoptim.Adam, simdoptim.reference.Adam, dict(lr=LR), ("_exp_avgs", "_exp_avg_sqs"),
         lambda ps, **kw: torch.optim.Adam(ps, lr=LR, **kw),
         deepspeed_kw=dict(lr=LR, adamw_mode=False),
+    )
+
+
+@_row("Adagrad", ("Adagrad", "adagrad_update"), "update", (2, 0, 1))
+def _adagrad(case):
+    torch = _torch()
+    return _optimizer_row(
+        case, simdoptim.Adagrad, simdoptim.reference.Adagrad, dict(lr=LR), ("_state_sums",),
+        lambda ps, **kw: torch.optim.Adagrad(ps, lr=LR, **kw),
     )
 
 

@@ -1,9 +1,10 @@
 """simdoptim.batching - mini-batches with the compiled, parallel gather.
 
 ``take(X, indices, axis=0, out=None)`` equals ``np.take(X, indices, axis=axis)`` for 1-D
-and 2-D C-contiguous arrays of bool or any numeric dtype; the rows (``axis=0``) or the
-columns (``axis=1``) are gathered by OpenMP threads with the GIL released, and the indices
-are all checked before anything is written. ``MiniBatches`` is
+and 2-D arrays of bool or any numeric dtype and any memory layout (C or Fortran order,
+transposed, sliced or negatively strided views are read where they lie, never copied
+first); the rows (``axis=0``) or the columns (``axis=1``) are gathered by the kernel threads
+with the GIL released, and the indices are all checked before anything is written. ``MiniBatches`` is
 :class:`simdoptim.reference.MiniBatches` with its gather routed to ``take``: the same
 arguments, the same permutations from the same Generator, the same batches bit for bit.
 Randomness stays in NumPy; the compiled code only copies.
@@ -24,7 +25,7 @@ def __dir__():
 
 
 #: ``take(X, indices, axis=0, out=None)``: ``np.take(X, indices, axis=axis, out=out)`` for
-#: 1-D and 2-D C-contiguous ``X``, multi-threaded; see :func:`simdoptim.reference.take` for
+#: 1-D and 2-D ``X`` of any strides, multi-threaded; see :func:`simdoptim.reference.take` for
 #: the rules (negative indices count from the end, an out-of-range index raises IndexError
 #: before anything is written, ``out`` must have the result's shape and ``X``'s dtype).
 take = _core.take
@@ -37,10 +38,9 @@ class MiniBatches(reference.MiniBatches):
                  reuse_buffers=False):
         super().__init__(X, Y, batch_size, axis=axis, shuffle=shuffle, seed=seed, drop_last=drop_last,
                          reuse_buffers=reuse_buffers)
-        # The compiled gather reads C-contiguous memory. A strided X or Y (a Fortran-ordered
-        # array, a transposed or broadcast view) is gathered batch by batch with NumPy, as the
-        # reference does, from the live array: copying it here would double its memory and
-        # freeze its values, so later changes to it would not reach the batches.
+        # The compiled gather follows strides, so a Fortran-ordered or strided X or Y is read
+        # batch by batch where it lies, at a cost that depends on the batch, not on m; it is
+        # never copied here (that would double its memory and freeze its values).
         self._plans = [_plan(self._X, self.axis, self._x_buffer)]
         if self._Y is not None:
             self._plans.append(_plan(self._Y, self._y_axis, self._y_buffer))
@@ -59,17 +59,34 @@ class MiniBatches(reference.MiniBatches):
 
 
 def _plan(A, axis, buffer):
-    return _Plan(A, axis, buffer) if A.flags.c_contiguous else _StridedPlan(A, axis, buffer)
+    if A.ndim <= 2 or A.flags.c_contiguous:
+        return _Plan(A, axis, buffer)
+    m = A.shape[axis]
+    rest = A.size // m if m else 0
+    try:
+        # a view of (m, rest) or (rest, m) with the same memory, when the strides allow one
+        A2 = A.view()
+        A2.shape = (m, rest) if axis == 0 else (rest, m)
+    except AttributeError:
+        return _FancyPlan(A, axis, buffer)
+    return _Plan(A, axis, buffer, A2)
 
 
-class _StridedPlan:
-    """The reference's per-batch NumPy gather, for arrays the compiled take cannot read."""
+class _FancyPlan:
+    """Arrays of 3 or more dimensions whose example axis cannot be viewed as 2-D: NumPy's
+    indexing per batch (which, unlike np.take, never copies the whole array first)."""
 
     def __init__(self, A, axis, buffer):
         self.A, self.axis, self.buffer = A, axis, buffer
 
     def take(self, idx):
-        return reference.MiniBatches._gather(self.A, idx, self.axis, self.buffer)
+        key = (slice(None),) * self.axis + (idx,)
+        batch = self.A[key]
+        if self.buffer is None:
+            return np.ascontiguousarray(batch)
+        out = self.buffer[:batch.size].reshape(batch.shape)
+        out[...] = batch
+        return out
 
 
 class _Plan:
@@ -77,11 +94,13 @@ class _Plan:
     (examples on the first axis are rows of (m, rest), on the last axis columns of
     (rest, m)), into a new array or a view of the reused buffer."""
 
-    def __init__(self, A, axis, buffer):
+    def __init__(self, A, axis, buffer, A2=None):
         m = A.shape[axis]
         self.rest = A.size // m if m else int(np.prod(A.shape[:axis] + A.shape[axis + 1:]))
         self.axis2 = 0 if axis == 0 else 1
-        self.A2 = A if A.ndim <= 2 else (A.reshape(m, self.rest) if axis == 0 else A.reshape(self.rest, m))
+        if A2 is None:
+            A2 = A if A.ndim <= 2 else (A.reshape(m, self.rest) if axis == 0 else A.reshape(self.rest, m))
+        self.A2 = A2
         if A.ndim == 1:
             self.axis2 = 0
         self.shape = list(A.shape)
@@ -92,6 +111,7 @@ class _Plan:
 
     def take(self, idx):
         b = idx.shape[0]
+        shape2: tuple[int, ...]
         if self.A2.ndim == 1:
             shape2 = (b,)
         else:

@@ -316,6 +316,10 @@ def add_arguments(p):
     p.add_argument("--from-json", metavar="FILE", help="print the table of a saved run (filtered by --kernels, "
                    "--sizes, --dtypes, --threads; plotted with --png) instead of running")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="compare two --json runs row by row, flagging "
+                   "changes beyond the noise the unchanged peers show (simdoptim._bench_compare)")
+    p.add_argument("--load", type=int, metavar="N", help="time single steps idle and with N busy processes: p50 and "
+                   "p90, torch fused beside (simdoptim._bench_load; --kernels, --sizes)")
 
 
 class _Refused(Exception):
@@ -381,6 +385,14 @@ def _say(message, stream):
 def run_command(args, out=None):
     out = sys.stdout if out is None else out
     err = sys.stderr
+    if getattr(args, "compare", None):
+        from . import _bench_compare as bench_compare
+
+        return bench_compare.main(*args.compare, out=out)
+    if getattr(args, "load", None) is not None:
+        from . import _bench_load as bench_load
+
+        return bench_load.run(args, out)
     try:
         config = _parse(args)
         if args.from_json:

@@ -20,8 +20,10 @@ import json
 import numbers
 import os
 import tempfile
+import traceback
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +46,7 @@ def flatten_state(state):
 
     ``state`` is a tree of dicts (str keys), lists/tuples, None, bool, int, float, str and
     NumPy arrays (copied as they are: dtype, shape and values). Tuples come back as lists."""
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
 
     def encode(x, where):
         if isinstance(x, np.ndarray):
@@ -117,19 +119,22 @@ def _state_of(obj):
     if isinstance(obj, Mapping):
         return {k: (v.state_dict() if hasattr(v, "state_dict") else v) for k, v in obj.items()}
     raise TypeError(
-        f"save_checkpoint: state must be an optimizer, an EMA, a state_dict() or a dict of them, got {type(obj).__name__}"
+        "save_checkpoint: state must be an optimizer, an EMA, a state_dict() or a dict of them, "
+        f"got {type(obj).__name__}"
     )
 
 
 def _params_tree(params):
     if params is None or isinstance(params, np.ndarray):
         return params
+    items: Iterable[tuple[Any, Any]]
     if isinstance(params, Mapping):
         items = params.items()
     elif isinstance(params, (list, tuple)):
         items = enumerate(params)
     else:
-        raise TypeError(f"save_checkpoint: params must be an array, a list or a dict of arrays, got {type(params).__name__}")
+        raise TypeError("save_checkpoint: params must be an array, a list or a dict of arrays, "
+                        f"got {type(params).__name__}")
     for k, a in items:
         if not isinstance(a, np.ndarray):
             raise TypeError(f"save_checkpoint: params[{k!r}] must be a numpy.ndarray, got {type(a).__name__}")
@@ -170,7 +175,14 @@ def save_checkpoint(path, state, params=None):
     try:
         with os.fdopen(fd, "wb") as f:  # owns fd from here: closed on any error below
             _set_default_mode(f.fileno(), fs_path)
-            np.savez(f, **flat)
+            try:
+                np.savez(f, **flat)
+            except BaseException as e:
+                # older NumPy (2.0.2, the last for Python 3.9) leaves its ZipFile open when a
+                # write fails, kept alive by the traceback's frames until after f is closed; its
+                # __del__ then raises "seek of closed file". Let it go while f is still open.
+                traceback.clear_frames(e.__traceback__)
+                raise
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, fs_path)

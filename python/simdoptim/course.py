@@ -15,8 +15,9 @@ kernel for all layers, and also return them, so the course's
 ``parameters = update_parameters_with_gd(parameters, grads, learning_rate)`` works as is.
 Results are bit-identical to the course's NumPy expressions.
 
-Differences a learner may notice: the arrays must be C-contiguous (what ``np.random.randn``,
-``np.zeros`` and ``np.dot`` give) and the moment dicts are zeros of each parameter's dtype
+Differences a learner may notice: the parameters and moments must be C-contiguous (what
+``np.random.randn``, ``np.zeros`` and ``np.dot`` give; ``random_mini_batches`` takes X and Y
+in any layout) and the moment dicts are zeros of each parameter's dtype
 (the course's ``np.zeros(shape)`` is always float64, which is the same for float64
 parameters).
 """
@@ -231,9 +232,10 @@ def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
 
 
 def _take_columns(A, idx):
-    """``A[:, idx]``, by the compiled gather when it can read A directly (C-contiguous, a
-    gatherable dtype); anything else goes through NumPy's indexing, with the same result."""
-    if A.flags.c_contiguous and A.dtype.kind in _checks.TAKE_KINDS and A.dtype.itemsize in _checks.TAKE_ITEMSIZES:
+    """``A[:, idx]``, by the compiled gather for a gatherable dtype (any memory layout: it
+    reads A where it lies, and needs no more memory than the result); other dtypes go
+    through NumPy's indexing, with the same result."""
+    if A.dtype.kind in _checks.TAKE_KINDS and A.dtype.itemsize in _checks.TAKE_ITEMSIZES:
         return batching.take(A, idx, axis=1)
     return A[:, idx]
 

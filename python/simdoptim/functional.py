@@ -17,9 +17,8 @@ import numpy as np
 
 from . import _algorithms, _checks, _core
 
-__all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "adam_pytorch_update", "ema_update",
-           "round_to", "grad_norm", "ewma", "all_finite",
-           "prepare"]
+__all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "adam_pytorch_update", "adagrad_update",
+           "ema_update", "round_to", "grad_norm", "ewma", "all_finite", "prepare"]
 
 
 def __dir__():
@@ -101,7 +100,7 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
             and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (names is None or _names_ok(names, params))
             and _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor)):
         _core.update("momentum_update", "momentum", params, grads, [velocities],
-                     (lr, beta, form == "sum", nesterov, weight_decay), step, names)
+                     (lr, beta, form == "sum", nesterov, weight_decay, 0.0), step, names)  # 0.0: dampening
         return None
     _checks.check_step("momentum_update", step)
     return _momentum("momentum_update", params, velocities, lr=lr, beta=beta, form=form, nesterov=nesterov,
@@ -232,6 +231,33 @@ def adam_pytorch_update(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg
                  weight_decay=weight_decay, decoupled=decoupled, max_exp_avg_sqs=max_exp_avg_sqs, names=names,
                  order="pytorch", max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed,
                  first_tensor=first_tensor).run(grads, step, grad_scale=grad_scale)
+
+
+def adagrad_update(params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float = 0.01,
+                   lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0, maximize: bool = False,
+                   names: Sequence[str] | None = None) -> None:
+    r"""Adagrad, in place (``step`` is t, 1 on the first update): with ``g := -g`` if
+    ``maximize`` and ``g := g + weight_decay * w``, :math:`s \leftarrow s + g^2`,
+    :math:`w \leftarrow w - \alpha_t\, g / (\sqrt{s} + \epsilon)`,
+    :math:`\alpha_t = \alpha / (1 + (t-1)\,\text{lr\_decay})` (a float64 scalar).
+
+    Args:
+        params, grads, names: as in :func:`gd_update`.
+        state_sums: the sums of squared gradients, one per parameter (its shape, dtype and
+            order), updated in place; ``initial_accumulator_value`` (0 by default) before the
+            first update.
+        step: the number of this update, an int >= 1.
+        lr (>= 0, default 0.01), lr_decay (>= 0, default 0), eps (>= 0, default 1e-10; with
+            eps 0 the sums must start > 0 or a zero gradient divides 0 by 0), weight_decay
+            (>= 0), maximize (bool: ascend instead of descend).
+
+    Raises: as :func:`gd_update`; TypeError for a non-int step, ValueError for step < 1.
+
+    Sources: Duchi, Hazan & Singer 2011; ``torch.optim.Adagrad`` (lr_decay, maximize).
+    """
+    _checks.check_step("adagrad_update", step)
+    _adagrad("adagrad_update", params, state_sums, lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+             maximize=maximize, names=names).run(grads, step)
 
 
 def ema_update(averages: Arrays, values: Arrays, *, beta: float, step: int, bias_correction: bool = False,
@@ -369,6 +395,14 @@ def _check_first_tensor(func, value):
     return value
 
 
+def _adagrad(func, params, state_sums, *, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0, maximize=False,
+             names=None):
+    hp = _algorithms.check_hyper(func, _algorithms.Adagrad, {
+        "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}, params)
+    return _Call(func, "adagrad", params, [state_sums], _algorithms.Adagrad.values(hp),
+                 _checks.check_names(func, names, params), stepped=True)
+
+
 def _ema(func, averages, *, beta, bias_correction=False, names=None):
     hp = _algorithms.check_hyper(func, _algorithms.EMA, {"beta": beta, "bias_correction": bias_correction}, averages)
     return _Call(func, "ema", averages, None, _algorithms.EMA.values(hp), _checks.check_names(func, names, averages),
@@ -376,7 +410,8 @@ def _ema(func, averages, *, beta, bias_correction=False, names=None):
 
 
 _BUILDERS = {gd_update: _gd, momentum_update: _momentum, rmsprop_update: _rmsprop, adam_update: _adam,
-             adam_pytorch_update: lambda func, *a, **k: _adam(func, *a, order="pytorch", **k), ema_update: _ema}
+             adam_pytorch_update: lambda func, *a, **k: _adam(func, *a, order="pytorch", **k), adagrad_update: _adagrad,
+             ema_update: _ema}
 
 
 def prepare(update, params, *state, **options):
@@ -386,13 +421,13 @@ def prepare(update, params, *state, **options):
     ``run = prepare(adam_update, params, exp_avgs, exp_avg_sqs, lr=1e-3)`` checks everything
     ``adam_update`` would (the same exceptions) and returns a callable; ``run(grads, step)``
     then does what ``adam_update(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=1e-3)``
-    does, bit for bit, checking only the gradients (``step`` is the update's number for Adam
-    and the EMA, ignored by the others; ``ema_update`` also takes ``outs`` per call:
+    does, bit for bit, checking only the gradients (``step`` is the update's number for Adam,
+    Adagrad and the EMA, ignored by the others; ``ema_update`` also takes ``outs`` per call:
     ``run(values, step, outs)``). The arrays stay bound: replace them by preparing again.
 
     Args:
-        update: ``gd_update``, ``momentum_update``, ``rmsprop_update``, ``adam_update`` or
-            ``ema_update`` (of this module).
+        update: ``gd_update``, ``momentum_update``, ``rmsprop_update``, ``adam_update``,
+            ``adagrad_update`` or ``ema_update`` (of this module).
         params: the parameter list (``averages`` for ``ema_update``).
         state: the update's state lists, positionally, in its signature's order (e.g.
             ``exp_avgs, exp_avg_sqs``); options such as ``max_exp_avg_sqs``, ``grad_avgs`` or

@@ -37,9 +37,10 @@ from ._optimizer import Backend, PythonPlan
 from ._optimizer import bias_correction as _bias_correction
 
 __all__ = [
-    "prepare", "gd_update", "momentum_update", "rmsprop_update", "adam_update", "adam_pytorch_update", "ema_update",
+    "prepare", "gd_update", "momentum_update", "rmsprop_update", "adam_update", "adam_pytorch_update", "adagrad_update",
+    "ema_update",
     "ewma", "all_finite", "round_to", "grad_norm",
-    "GD", "Momentum", "RMSprop", "Adam", "EMA", "take", "MiniBatches",
+    "GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA", "take", "MiniBatches",
 ]
 
 
@@ -684,6 +685,50 @@ def _adam(func, pytorch, params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta
     return frame.norm
 
 
+def adagrad_update(params, grads, state_sums, *, step, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
+                   maximize=False, names=None):
+    r"""Adagrad, in place; ``step`` is ``t``, 1 on the first update.
+
+    .. math::  g \leftarrow -g \ (\text{maximize}),\qquad g \leftarrow g + \lambda w \ (\lambda = \text{weight\_decay})
+    .. math::  s \leftarrow s + g^2,\qquad
+               w \leftarrow w - \alpha_t\, \frac{g}{\sqrt{s} + \epsilon},\qquad
+               \alpha_t = \frac{\alpha}{1 + (t - 1)\,\text{lr\_decay}}
+
+    ``alpha_t`` is computed in float64 once per step. Negating ``g`` is exact.
+
+    Args:
+        params, grads, names: as in :func:`gd_update`.
+        state_sums: the sums of squared gradients, one array per parameter (its shape and
+            dtype), updated in place; they start at the optimizer's ``initial_accumulator_value``
+            (0 by default).
+        step: the number of this update, an int >= 1.
+        lr: the learning rate (>= 0). Default 0.01. lr_decay: >= 0, default 0. eps: added
+            outside the square root (>= 0). Default 1e-10. weight_decay: L2 coefficient (>= 0).
+        maximize: ascend instead of descend (bool). Default False.
+
+    Raises: as :func:`adam_update`.
+
+    Source: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and
+    Stochastic Optimization" (JMLR 2011); ``torch.optim.Adagrad`` for the options and defaults.
+    """
+    func = "adagrad_update"
+    _checks.check_step(func, step)
+    hp = _algorithms.check_hyper(func, _algorithms.Adagrad, {
+        "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
+    }, params)
+    _checks.collect(func, params, grads, (("state_sums", state_sums),), names)
+    lr, lr_decay, eps, weight_decay, maximize = (hp["lr"], hp["lr_decay"], hp["eps"], hp["weight_decay"],
+                                                 hp["maximize"])
+    clr = lr / (1.0 + (int(step) - 1) * lr_decay)  # alpha_t, float64
+    for w, g, s in zip(params, grads, state_sums):
+        if maximize:
+            g = -g                          # g = -g
+        if weight_decay != 0.0:
+            g = g + weight_decay * w        # g = g + lambda*w
+        s += g * g                          # s = s + g^2
+        w -= clr * g / (np.sqrt(s) + eps)   # w = w - alpha_t * g / (sqrt(s) + eps)
+
+
 def ema_update(averages, values, *, beta, step, bias_correction=False, outs=None, names=None):
     r"""Running averages, in place: :math:`v \leftarrow \beta v + (1-\beta)\, x`.
 
@@ -774,7 +819,8 @@ def prepare(update, params, *state, **options):
     if update not in _PREPARABLE:
         raise TypeError(f"prepare: update must be one of {', '.join(f.__name__ for f in _PREPARABLE)} of "
                         f"simdoptim.reference, got {update!r}")
-    stepped = update in (gd_update, momentum_update, rmsprop_update, adam_update, adam_pytorch_update, ema_update)
+    stepped = update in (gd_update, momentum_update, rmsprop_update, adam_update, adam_pytorch_update, adagrad_update,
+                          ema_update)
 
     def run(grads, step=1, outs=None, grad_scale=None):
         extra = {"step": step} if stepped else {}
@@ -787,7 +833,7 @@ def prepare(update, params, *state, **options):
     return run
 
 
-_PREPARABLE = (gd_update, momentum_update, rmsprop_update, adam_update, adam_pytorch_update, ema_update)
+_PREPARABLE = (gd_update, momentum_update, rmsprop_update, adam_update, adam_pytorch_update, adagrad_update, ema_update)
 
 
 # ---------------------------------------------------------------------------------------
@@ -795,6 +841,7 @@ _PREPARABLE = (gd_update, momentum_update, rmsprop_update, adam_update, adam_pyt
 
 #: update function of each algorithm (by its kernel's name)
 UPDATES = {"gd": gd_update, "momentum": momentum_update, "rmsprop": rmsprop_update, "adam": adam_update,
+           "adagrad": adagrad_update,
            "ema": ema_update}
 
 
@@ -810,6 +857,7 @@ GD = _algorithms.GD.using(_BACKEND, __name__)
 Momentum = _algorithms.Momentum.using(_BACKEND, __name__)
 RMSprop = _algorithms.RMSprop.using(_BACKEND, __name__)
 Adam = _algorithms.Adam.using(_BACKEND, __name__)
+Adagrad = _algorithms.Adagrad.using(_BACKEND, __name__)
 EMA = _algorithms.EMA.using(_BACKEND, __name__)
 
 

@@ -75,7 +75,7 @@ class Schedule:
         cls = type(self).__name__
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
             raise TypeError(f"{cls}: the {self.per} number must be a real number, got {type(x).__name__}")
-        if not (math.isfinite(x) and x >= 0):
+        if not (math.isfinite(x) and float(x) >= 0):
             raise ValueError(f"{cls}: the {self.per} number must be finite and >= 0, got {x!r}")
         return float(self._rate(x))
 
