@@ -68,7 +68,7 @@ def _deepspeed():
 
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from deepspeed.ops.adam import DeepSpeedCPUAdam
-    except Exception:  # noqa: BLE001 - not installed, or its op does not build here
+    except Exception:  # not installed, or its op does not build here
         return None
     return DeepSpeedCPUAdam
 
@@ -186,7 +186,7 @@ def configurations(n, rounds, results, torch, ds):
             _no_grad(torch, dso.step)()
             impls["deepspeed-bf16"] = _no_grad(torch, dso.step)
             bytes_of["deepspeed-bf16"] = 22
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             print(f"  (DeepSpeed's CPU Adam refused bfloat16 parameters: {str(e).splitlines()[0][:100]})")
     _group("bf16-params", n, impls, bytes_of, rounds, results)
     del impls, opt, step

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import simdoptim
-from simdoptim import _core, reference
 from registry import ALGORITHMS
+from simdoptim import _core, reference
 
 BACKENDS = {"fast": simdoptim, "reference": reference}
 STEPS = 12

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import simdoptim
+from registry import LOWP_MODES
 from simdoptim import functional, reference
 from simdoptim.reference import _philox4x32_10, _random_bits, _round
-from registry import LOWP_MODES
 
 try:
     import ml_dtypes
@@ -97,7 +97,7 @@ def _boundary_sample():
     return (highs[:, None] | lows[None, :]).ravel().view(np.float32)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference_rounding(dtype_name, rounding):
     x = _boundary_sample()
     dt = DTYPES[dtype_name]
@@ -247,7 +247,7 @@ def _run(module, mode, kind, grad_scale=None):
     return params, opt.state_dict(), opt.grad_norms
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference(mode_name, kind, grad_scale=None):
     mode = next(m for m in LOWP_MODES if m.name == mode_name)
     return _run(reference, mode, kind, grad_scale)
@@ -364,7 +364,7 @@ def test_stochastic_rounding_keeps_learning_where_nearest_stalls():
 # The gradient's norm, unscaling and clipping
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _norm_grads():
     rng = np.random.default_rng(8)
     gs = [rng.standard_normal(s).astype(np.float32) * 10.0 ** rng.uniform(-3, 3) for s in

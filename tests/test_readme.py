@@ -115,7 +115,7 @@ class _Session:
             with warnings.catch_warnings(), contextlib.redirect_stdout(out):
                 warnings.simplefilter("error")
                 exec(compiled, namespace)
-        except BaseException:  # noqa: BLE001 - reported as the block's failure
+        except BaseException:  # reported as the block's failure
             return ("fail", traceback.format_exc())
         return ("ok", out.getvalue())
 

@@ -9,8 +9,7 @@ Neutral: imports neither backend.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
 import numpy as np

@@ -222,7 +222,7 @@ def _deepspeed_adam():
                     p.grad = torch.ones(4)
                     DeepSpeedCPUAdam([p]).step()  # builds the op on first use
                 _DEEPSPEED["cls"] = DeepSpeedCPUAdam
-            except Exception as e:  # noqa: BLE001 - any failure means "peer not available"; say which
+            except Exception as e:  # any failure means "peer not available"; say which
                 _DEEPSPEED["cls"] = None
                 _DEEPSPEED["why"] = f"installed, but its CPU Adam failed to load ({type(e).__name__}: {_first_line(e)})"
     return _DEEPSPEED["cls"]

@@ -16,7 +16,6 @@ This module imports neither backend; ``simdoptim.reference`` imports it.
 from __future__ import annotations
 
 import contextlib
-import math
 import numbers
 import signal
 import threading

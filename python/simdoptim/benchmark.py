@@ -40,8 +40,18 @@ import numpy as np
 import simdoptim
 
 from . import _console, _machine, _plotting
-from ._bench_rows import (  # noqa: F401 - re-exported: the rows are part of this module's API
-    _DEEPSPEED, _ENABLED, FULL, PEER_GROUPS, QUICK, ROWS, Case, Layout, _torch, missing_rows, public_kernels,
+from ._bench_rows import (  # re-exported: the rows are part of this module's API
+    _DEEPSPEED,
+    _ENABLED,
+    FULL,
+    PEER_GROUPS,
+    QUICK,
+    ROWS,
+    Case,
+    Layout,
+    _torch,
+    missing_rows,
+    public_kernels,
 )
 
 __all__ = [

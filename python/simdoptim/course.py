@@ -29,7 +29,7 @@ import numbers
 
 import numpy as np
 
-from . import _checks, batching, functional, reference, schedules
+from . import _checks, batching, functional, schedules
 
 __all__ = [
     "update_parameters_with_gd", "initialize_velocity", "update_parameters_with_momentum", "initialize_adam",
