@@ -224,7 +224,7 @@ def _start(kind, mode, seed=0):
 def _grads(kind, mode, seed=1):
     rng = np.random.default_rng(seed)
     shapes = SMALL + FORTRAN if kind == "small" else LARGE
-    for t in range(STEPS):
+    for _ in range(STEPS):
         gs = []
         for s in shapes:
             g = rng.standard_normal(s) * 10.0 ** rng.uniform(-4, 1)
@@ -238,7 +238,7 @@ def _grads(kind, mode, seed=1):
 def _run(module, mode, kind, grad_scale=None):
     params = _start(kind, mode)
     opt = mode.make(module, params)
-    for t, gs in enumerate(_grads(kind, mode)):
+    for gs in _grads(kind, mode):
         if grad_scale is not None:
             gs = [(g.astype(np.float64) * grad_scale).astype(g.dtype) for g in gs]
             opt.step(gs, grad_scale=grad_scale)
@@ -432,7 +432,7 @@ def test_grad_norms_per_group():
         opts.append(opt)
         assert opt.grad_norms[0] == reference.grad_norm(gs[:2]) and opt.grad_norms[1] is None
         with pytest.raises(AttributeError, match="grad_norms"):
-            opt.grad_norm
+            opt.grad_norm  # noqa: B018 - the attribute access itself must raise
     assert all(np.array_equal(a, b) for a, b in zip(opts[0].params[0] + opts[0].params[1],
                                                     opts[1].params[0] + opts[1].params[1]))
 

@@ -88,7 +88,7 @@ def sample(steppers, per_impl, block=25):
     except ImportError:
         torch = None
     times = {k: [] for k in steppers}
-    for k, (nt, lib, fn) in steppers.items():  # warm-up: threads started, state allocated
+    for nt, lib, fn in steppers.values():  # warm-up: threads started, state allocated
         _set_threads(lib, nt, torch)
         for _ in range(5):
             fn()
@@ -145,7 +145,7 @@ def run(args, out=None):
                 finally:
                     stop_busy(procs)
                 base = {lib: float(np.median(idle[k])) for k, (nt, lib, _) in steppers.items() if nt == 1}
-                for k, (nt, lib, _) in steppers.items():
+                for k, (_nt, lib, _) in steppers.items():
                     i50, i90 = np.percentile(idle[k], [50, 90]) * 1e3
                     l50, l90 = np.percentile(loaded[k], [50, 90]) * 1e3
                     print(f"| {kernel} | {n:.0e} | {k} | {i50:.3f} | {i90:.3f} | {l50:.3f} | {l90:.3f} | "

@@ -254,7 +254,10 @@ def _span(a):
     """The byte interval [lo, hi) an array's elements occupy."""
     if a.size == 0:
         return None
-    lo, hi = np.byte_bounds(a) if hasattr(np, "byte_bounds") else np.lib.array_utils.byte_bounds(a)
+    if hasattr(np, "byte_bounds"):
+        lo, hi = np.byte_bounds(a)  # noqa: NPY201 - guarded: NumPy 1.x, before it moved to numpy.lib.array_utils
+    else:
+        lo, hi = np.lib.array_utils.byte_bounds(a)
     return lo, hi
 
 

@@ -519,7 +519,7 @@ def plot_paths(surface, paths, path):
             ax2.plot(zero, np.full(zero.size, 1e-17), "|", color=COLORS[name], ms=8,
                      label=f"{label}: f − min f = 0 exactly in float64 (at {zero.size} steps from step {zero[0]}; "
                            f"no point on a log scale)")
-    for x, y, marker, label in LANDMARKS[surface]:
+    for x, y, marker, _label in LANDMARKS[surface]:
         zoom.plot(x, y, marker, color="k", ms=9, mfc="white", zorder=6)
     zoom.set_xlim(zx0, zx1)
     zoom.set_ylim(zy0, zy1)

@@ -332,7 +332,7 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None, step=1, grad_s
 
     ``weight_decay`` is the L2 term of the cost, ``lambda/B`` in the course's notation.
     The caller's gradient arrays are never modified.
-    
+
     Args:
         params: list of parameter arrays (float32 or float64; any shape; the reference also
             updates strided views in place), updated in place.
@@ -387,7 +387,7 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
 
     The two forms are the same method: ``form="sum"`` with ``lr`` equals ``form="ema"`` with
     ``lr / (1 - beta)``. ``v`` starts at zero; weight decay is added to ``g`` first.
-    
+
     Args:
         params, grads, names: as in :func:`gd_update`.
         velocities: one velocity per parameter (its shape and dtype), updated in place; zeros
@@ -463,7 +463,7 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
     divides by the gradient's standard deviation, which a constant gradient does not have.
     Momentum > 0 (pass ``momentum_buffers``):
     ``b <- momentum b + g / (sqrt(.) + eps)``, ``w <- w - lr b`` (PyTorch's variant).
-    
+
     Args:
         params, grads, names: as in :func:`gd_update`.
         square_avgs, grad_avgs, momentum_buffers: state lists (the parameters' shapes and
@@ -734,7 +734,7 @@ def ema_update(averages, values, *, beta, step, bias_correction=False, outs=None
 
     With ``outs``, each ``outs[i]`` receives the average of this step, divided by
     ``1 - beta**step`` when ``bias_correction`` (``v_0 = 0`` biases early values toward 0).
-    
+
     Args:
         averages: list of average arrays, updated in place.
         values: the new value for each average (its shape and dtype, any layout).
