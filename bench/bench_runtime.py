@@ -83,11 +83,11 @@ def knee(args):
                 fn = kinds[name]
                 number = max(1, int(2e5 / n))
 
-                def one():
+                def one(fn=fn):
                     simdoptim.set_num_threads(1)
                     fn()
 
-                def two():
+                def two(fn=fn):
                     simdoptim.set_num_threads(nmax)
                     fn()
 
@@ -176,11 +176,11 @@ def take(args):
             out = np.empty_like(X)
             Xt, it, ot = torch.from_numpy(X), torch.from_numpy(idx), torch.from_numpy(out)
             for nt in sorted({1, nmax}):
-                def ours():
+                def ours(nt=nt, X=X, idx=idx, out=out):
                     simdoptim.set_num_threads(nt)
                     simdoptim.take(X, idx, 0, out)
 
-                def theirs():
+                def theirs(nt=nt, Xt=Xt, it=it, ot=ot):
                     torch.set_num_threads(nt)
                     torch.index_select(Xt, 0, it, out=ot)
 
@@ -200,11 +200,11 @@ def ewma(args):
             x = np.random.default_rng(0).uniform(0.5, 1.5, shape).astype(np.float32)
             out = np.empty_like(x)
             for nt in sorted({1, nmax}):
-                def ours():
+                def ours(nt=nt, x=x, axis=axis):
                     simdoptim.set_num_threads(nt)
                     simdoptim.ewma(x, 0.9, axis=axis)
 
-                def probe():
+                def probe(nt=nt, out=out, x=x):
                     simdoptim.set_num_threads(nt)
                     _core._bandwidth_probe([(out.reshape(-1), x.reshape(-1))], read_write=0, write_only=1)
 

@@ -314,7 +314,7 @@ def paths_table(paths_by_surface):
     for surface, paths in paths_by_surface.items():
         steps = SURFACES[surface][-1]
 
-        def fmt(n):
+        def fmt(n, steps=steps):
             return str(n) if n is not None else f">{steps}"
 
         cells.append([f"{surface}: f stays within 1e-3 of min"] + [fmt(paths[n][2]) for n, *_ in PATH_OPTIMIZERS])
