@@ -167,7 +167,8 @@ def take(args):
     except ImportError:
         sys.exit("take: needs torch (pip install torch==2.13.0)")
     nmax = simdoptim.get_num_threads()
-    print("| elements | row bytes | thr | simdoptim ms | torch.index_select ms | torch / ours |\n|---|---|---|---|---|---|")
+    print("| elements | row bytes | thr | simdoptim ms | torch.index_select ms | torch / ours |\n"
+          "|---|---|---|---|---|---|")
     for n in [10 ** 3, 10 ** 4, 10 ** 5, 10 ** 6, 10 ** 7]:
         for width in (64,):
             m = max(n // width, 1)

@@ -170,4 +170,5 @@ def test_every_simdoptim_name_in_the_readme_resolves():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [], f"README names that do not resolve after `import simdoptim`: {proc.stdout.split()}"
+    assert proc.stdout.split() == [], (f"README names that do not resolve after `import simdoptim`: "
+                                       f"{proc.stdout.split()}")

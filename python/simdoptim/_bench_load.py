@@ -131,8 +131,8 @@ def run(args, out=None):
         torch, torch_nt0 = None, None
     print(f"simdoptim bench --load {n_busy}: {os.cpu_count()} CPUs, default {nt0} threads; each step timed alone, "
           f"{samples} steps per row and phase; busy processes: single-threaded NumPy loops", file=out)
-    print("| kernel | size | impl | idle p50 ms | idle p90 ms | load p50 ms | load p90 ms | load p90 / idle 1-thr p50 |",
-          file=out)
+    print("| kernel | size | impl | idle p50 ms | idle p90 ms | load p50 ms | load p90 ms "
+          "| load p90 / idle 1-thr p50 |", file=out)
     print("|---|---|---|---|---|---|---|---|", file=out)
     try:
         for kernel in kernels:

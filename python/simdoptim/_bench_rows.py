@@ -258,7 +258,8 @@ def _torch_optimizers(case, ws, gs, make):
         return {}
     slow_ok = _slow_ok(case)
     out = {}
-    modes = [("torch-forloop", dict(foreach=False)), ("torch-foreach", dict(foreach=True)), ("torch-fused", dict(fused=True))]
+    modes = [("torch-forloop", dict(foreach=False)), ("torch-foreach", dict(foreach=True)),
+             ("torch-fused", dict(fused=True))]
     for name, kw in modes:
         if name != "torch-fused" and not slow_ok:
             case.not_run[name] = SLOW_PEER_NOTE
@@ -433,7 +434,8 @@ def _grad_norm(case):
     if _torch_slow_ok(case, "torch-forloop", "torch-foreach"):
         ts = [torch.from_numpy(x) for x in xs]
         # what torch.nn.utils.clip_grad_norm_ computes: the norm of the tensors' norms
-        impls["torch-forloop"] = lambda: torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in ts]))
+        impls["torch-forloop"] = lambda: torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(t) for t in ts]))
         impls["torch-foreach"] = lambda: torch.linalg.vector_norm(torch.stack(torch._foreach_norm(ts)))
     return impls
 

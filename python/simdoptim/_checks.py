@@ -360,7 +360,8 @@ def check_copies(func, params, grads, copies, keys, written):
         if c is None:
             continue
         if not isinstance(c, np.ndarray):
-            raise TypeError(f"{func}: {label('copies', i, keys)} must be a numpy.ndarray or None, got {type(c).__name__}")
+            raise TypeError(f"{func}: {label('copies', i, keys)} must be a numpy.ndarray or None, "
+                            f"got {type(c).__name__}")
         if c.shape != p.shape:
             raise ValueError(f"{func}: {label('copies', i, keys)} has shape {c.shape} but {label('params', i, keys)} "
                              f"has shape {p.shape}")
@@ -379,7 +380,8 @@ def check_names(func, names, params):
     """``names`` of a functional update: None, or a list/tuple with one key per parameter."""
     if names is not None:
         if not isinstance(names, (list, tuple)):
-            raise TypeError(f"{func}: names must be None or a list of the parameters' names, got {type(names).__name__}")
+            raise TypeError(f"{func}: names must be None or a list of the parameters' names, "
+                            f"got {type(names).__name__}")
         if isinstance(params, (list, tuple)) and len(names) != len(params):
             raise ValueError(f"{func}: names has {len(names)} entries but params has {len(params)}")
     return names
@@ -392,7 +394,8 @@ def collect(func, params, grads, states=(), names=None, grads_name="grads", para
     require_list(func, grads_name, grads)
     n = len(params)
     if len(grads) != n:
-        raise ValueError(f"{func}: {grads_name} has {len(grads)} arrays but {params_name} has {n}; pass one per parameter")
+        raise ValueError(f"{func}: {grads_name} has {len(grads)} arrays but {params_name} has {n}; "
+                         f"pass one per parameter")
     for st_name, items in states:
         if items is not None:
             require_list(func, st_name, items)
@@ -480,7 +483,8 @@ def normalize_axis(axis, ndim, func="ewma", what="an array"):
 def check_gather_dtype(func, name, A):
     """What the compiled gather copies: bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes."""
     if A.dtype.kind not in TAKE_KINDS or A.dtype.itemsize not in TAKE_ITEMSIZES:
-        raise TypeError(f"{func}: {name} has dtype {A.dtype}; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
+        raise TypeError(f"{func}: {name} has dtype {A.dtype}; "
+                        f"expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
 
 
 def check_take_args(X, indices, axis, out):

@@ -67,7 +67,8 @@ def _check_flag(func, name, value):
 
 def _check_form(func, name, value):
     if not isinstance(value, str) or value not in ("ema", "sum"):
-        raise ValueError(f"{func}: {name} must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' (v = beta*v + g), got {value!r}")
+        raise ValueError(f"{func}: {name} must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' (v = beta*v + g), "
+                         f"got {value!r}")
     return value
 
 
@@ -178,7 +179,8 @@ class PythonPlan:
         grads = _checks.require_list(self._func, "grads", grads)
         if len(grads) != len(self._params):
             raise ValueError(
-                f"{self._func}: grads has {len(grads)} arrays but params has {len(self._params)}; pass one per parameter"
+                f"{self._func}: grads has {len(grads)} arrays but params has {len(self._params)}; "
+                f"pass one per parameter"
             )
         _checks.check_grads(self._func, self._params, grads, self._labels, self._written, rule=self._rule)
         if outs is not None:
@@ -327,7 +329,8 @@ def _parse_params(cls, params):
                 f"{cls}: params is one dict with a 'params' entry; pass parameter groups as a list of dicts, "
                 f"[{{'params': ...}}, ...]"
             )
-        return "dict", [{"params": params}], [_named_arrays(cls, "params", params)[1]], [_named_arrays(cls, "params", params)[0]]
+        return ("dict", [{"params": params}], [_named_arrays(cls, "params", params)[1]],
+                [_named_arrays(cls, "params", params)[0]])
     if isinstance(params, (list, tuple)):
         items = list(params)
         if items and all(isinstance(p, Mapping) for p in items):
@@ -469,7 +472,8 @@ class Optimizer(Algorithm):
         cls = type(self).__name__
         self._backend()
         if nonfinite not in NONFINITE_POLICIES:
-            raise ValueError(f"{cls}: nonfinite must be one of {', '.join(map(repr, NONFINITE_POLICIES))}, got {nonfinite!r}")
+            raise ValueError(f"{cls}: nonfinite must be one of {', '.join(map(repr, NONFINITE_POLICIES))}, "
+                             f"got {nonfinite!r}")
         gkeys = self.group_keys()
         self.defaults = {k: gkeys[k](cls, k, v) for k, v in defaults.items()}
         master_weights = _checks.check_flag(cls, "master_weights", master_weights)
@@ -521,8 +525,8 @@ class Optimizer(Algorithm):
                          else None for p in self._params] if self.lowp else [None] * len(self._params)
         self._state = {
             name: [
-                self._new_state(self._params[i], groups[self._group_of[i]], k) if self.uses_state(groups[self._group_of[i]], k)
-                else None
+                self._new_state(self._params[i], groups[self._group_of[i]], k)
+                if self.uses_state(groups[self._group_of[i]], k) else None
                 for i in range(len(self._params))
             ]
             for k, name in enumerate(self.states)
@@ -766,15 +770,18 @@ class Optimizer(Algorithm):
         kind = self._kind
         if kind == "dict":
             if not isinstance(grads, Mapping):
-                raise TypeError(f"{cls}.step: params is a dict, so grads must be a dict too, got {type(grads).__name__}")
+                raise TypeError(f"{cls}.step: params is a dict, so grads must be a dict too, "
+                                f"got {type(grads).__name__}")
             return [_lookup(cls, grads, k) for k in self._keys]
         if kind == "single" and _is_array(grads):
             return [grads]
         if kind != "groups":
             if not isinstance(grads, (list, tuple)):
-                raise TypeError(f"{cls}.step: grads must be a list or tuple of numpy arrays, got {type(grads).__name__}")
+                raise TypeError(f"{cls}.step: grads must be a list or tuple of numpy arrays, "
+                                f"got {type(grads).__name__}")
             if len(grads) != len(self._params):
-                raise ValueError(f"{cls}.step: grads has {len(grads)} arrays but the optimizer has {len(self._params)} parameters")
+                raise ValueError(f"{cls}.step: grads has {len(grads)} arrays "
+                                 f"but the optimizer has {len(self._params)} parameters")
             return grads
         # parameter groups: a list with one entry per group, or one dict keyed by name
         if isinstance(grads, Mapping):
@@ -784,7 +791,8 @@ class Optimizer(Algorithm):
             return [_lookup(cls, grads, name) for names in self._group_names for name in names]
         if not isinstance(grads, (list, tuple)) or len(grads) != len(self.param_groups):
             got = f"{len(grads)} entries" if isinstance(grads, (list, tuple)) else type(grads).__name__
-            raise TypeError(f"{cls}.step: with {len(self.param_groups)} parameter groups, grads must be a list with one "
+            raise TypeError(f"{cls}.step: with {len(self.param_groups)} parameter groups, "
+                            f"grads must be a list with one "
                             f"entry per group (a list of arrays, or a dict for named params), got {got}")
         out = []
         for g, (entry, names) in enumerate(zip(grads, self._group_names)):
@@ -971,7 +979,8 @@ class Optimizer(Algorithm):
                              f"master_weights option")
         if masters is not None:
             if not isinstance(masters, (list, tuple)) or len(masters) != len(self._params):
-                raise ValueError(f"{where}: state['master_weights'] must hold {len(self._params)} entries, one per tensor")
+                raise ValueError(f"{where}: state['master_weights'] must hold {len(self._params)} entries, "
+                                 f"one per tensor")
             for i, (a, m) in enumerate(zip(masters, mine)):
                 lab = _checks.label("state['master_weights']", i, self._keys)
                 if (a is None) != (m is None) or (m is not None and (
@@ -1051,7 +1060,8 @@ def _lookup(cls, grads, k):
 
 def _check_header(where, state, algorithm):
     if not isinstance(state, Mapping):
-        raise TypeError(f"{where}: state must be a dict (from state_dict() or load_checkpoint()), got {type(state).__name__}")
+        raise TypeError(f"{where}: state must be a dict (from state_dict() or load_checkpoint()), "
+                        f"got {type(state).__name__}")
     for key in ("format", "version", "algorithm", "step", "state"):
         if key not in state:
             raise KeyError(f"{where}: state has no {key!r} entry; is it a simdoptim state_dict?")

@@ -282,7 +282,8 @@ def _peer_status(peers):
             parts.append(f"numpy {np.__version__} (simdoptim.reference)")
         elif p == "torch":
             torch = _torch()
-            parts.append(f"torch {torch.__version__}" if torch is not None else "torch: not installed, no torch columns")
+            parts.append(f"torch {torch.__version__}" if torch is not None
+                         else "torch: not installed, no torch columns")
         elif p == "deepspeed":
             if _DEEPSPEED.get("cls") is not None:
                 import deepspeed
@@ -312,11 +313,15 @@ def main(argv=None, out=None):
 
 
 def add_arguments(p):
-    p.add_argument("--full", action="store_true", help="the whole grid: 1e3..1e8, float32 and float64, 1 and all threads (4-10 min on 2 cores)")
-    p.add_argument("--json", metavar="FILE", help="also write the results, the environment and the machine's load as JSON")
-    p.add_argument("--png", metavar="FILE", help="also plot GB/s against size, a panel per kernel and dtype (needs matplotlib)")
+    p.add_argument("--full", action="store_true",
+                   help="the whole grid: 1e3..1e8, float32 and float64, 1 and all threads (4-10 min on 2 cores)")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the results, the environment and the machine's load as JSON")
+    p.add_argument("--png", metavar="FILE",
+                   help="also plot GB/s against size, a panel per kernel and dtype (needs matplotlib)")
     p.add_argument("--kernels", metavar="NAMES", help="comma-separated rows to run (default: all)")
-    p.add_argument("--sizes", metavar="N,N", help="comma-separated sizes in elements, e.g. 1e4,1e6 (overrides the grid)")
+    p.add_argument("--sizes", metavar="N,N",
+                   help="comma-separated sizes in elements, e.g. 1e4,1e6 (overrides the grid)")
     p.add_argument("--dtypes", metavar="D,D", help="comma-separated dtypes, of float32,float64")
     p.add_argument("--rounds", type=int, help="interleaved rounds per row (the median is reported)")
     p.add_argument("--peers", metavar="P,P", default=",".join(PEER_GROUPS),

@@ -34,8 +34,8 @@ import simdoptim
 
 from . import _console, _plotting, batching, functional, schedules
 
-__all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train", "train_all",
-           "optimizer_paths", "temperature_series", "run", "main"]
+__all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train",
+           "train_all", "optimizer_paths", "temperature_series", "run", "main"]
 
 
 def __dir__():
@@ -319,7 +319,8 @@ def paths_table(paths_by_surface):
 
         cells.append([f"{surface}: f stays within 1e-3 of min"] + [fmt(paths[n][2]) for n, *_ in PATH_OPTIMIZERS])
         if surface == "saddle":
-            cells.append(["saddle: f drops below the saddle"] + [fmt(left_saddle(paths[n][1])) for n, *_ in PATH_OPTIMIZERS])
+            cells.append(["saddle: f drops below the saddle"]
+                         + [fmt(left_saddle(paths[n][1])) for n, *_ in PATH_OPTIMIZERS])
     return cells
 
 
@@ -396,8 +397,8 @@ def plot_boundaries(X, Y, rows, path):
         z = predict(grid, r["parameters"]).reshape(xx.shape)
         ax.contourf(xx, yy, z, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
         ax.scatter(X[0], X[1], c=np.where(Y[0] > 0.5, "tab:blue", "tab:red"), s=12, edgecolors="k", linewidths=0.3)
-        ax.set_title(f"{r['optimizer']}: {_decay_label(r)}\n{r['epochs']} epochs, training accuracy {r['accuracy']:.1%}",
-                     fontsize=9.5)
+        ax.set_title(f"{r['optimizer']}: {_decay_label(r)}\n"
+                     f"{r['epochs']} epochs, training accuracy {r['accuracy']:.1%}", fontsize=9.5)
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
     fig.suptitle("Decision boundaries of the 2-5-2-1 network on the two moons (red: class 0, blue: class 1)")

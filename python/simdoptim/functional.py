@@ -97,7 +97,8 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
     """
     if (type(lr) is float and 0.0 <= lr < _INF and type(beta) is float and 0.0 <= beta < 1.0
             and (form == "ema" or form == "sum") and type(form) is str and (nesterov is True or nesterov is False)
-            and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (names is None or _names_ok(names, params))
+            and type(weight_decay) is float and 0.0 <= weight_decay < _INF
+            and (names is None or _names_ok(names, params))
             and _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor)):
         _core.update("momentum_update", "momentum", params, grads, [velocities],
                      (lr, beta, form == "sum", nesterov, weight_decay, 0.0), step, names)  # 0.0: dampening
@@ -152,8 +153,9 @@ def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: fl
         return None
     _checks.check_step("rmsprop_update", step)
     return _rmsprop("rmsprop_update", params, square_avgs, lr=lr, beta2=beta2, eps=eps, eps_root=eps_root,
-                    weight_decay=weight_decay, momentum=momentum, grad_avgs=grad_avgs, momentum_buffers=momentum_buffers,
-                    names=names, max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed,
+                    weight_decay=weight_decay, momentum=momentum, grad_avgs=grad_avgs,
+                    momentum_buffers=momentum_buffers, names=names, max_grad_norm=max_grad_norm, copies=copies,
+                    rounding=rounding, seed=seed,
                     first_tensor=first_tensor).run(grads, step, grad_scale=grad_scale)
 
 
@@ -310,7 +312,8 @@ def _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor
 def _lowp(func, max_grad_norm, copies, rounding, seed, first_tensor):
     """The checked mixed-precision options of an update, as _core.update takes them."""
     return {"copies": copies, "max_grad_norm": _checks.check_max_grad_norm(func, "max_grad_norm", max_grad_norm),
-            "stochastic": _checks.check_rounding(func, rounding) == "stochastic", "seed": _checks.check_seed(func, seed),
+            "stochastic": _checks.check_rounding(func, rounding) == "stochastic",
+            "seed": _checks.check_seed(func, seed),
             "first_tensor": _check_first_tensor(func, first_tensor)}
 
 
@@ -358,8 +361,9 @@ def _gd(func, params, *, lr, weight_decay=0.0, names=None, max_grad_norm=None, c
 
 def _momentum(func, params, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None,
               max_grad_norm=None, copies=None, rounding="nearest", seed=0, first_tensor=0):
-    hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form,
-                                                             "nesterov": nesterov, "weight_decay": weight_decay}, params)
+    hp = _algorithms.check_hyper(func, _algorithms.Momentum,
+                                 {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
+                                  "weight_decay": weight_decay}, params)
     return _Call(func, "momentum", params, [velocities], _algorithms.Momentum.values(hp),
                  _checks.check_names(func, names, params),
                  lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
@@ -374,7 +378,8 @@ def _rmsprop(func, params, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_root=0.
     if hp["momentum"] != 0.0 and momentum_buffers is None:
         raise ValueError(f"{func}: momentum_buffers is required when momentum > 0")
     states = [square_avgs, grad_avgs, momentum_buffers if hp["momentum"] != 0.0 else None]
-    return _Call(func, "rmsprop", params, states, _algorithms.RMSprop.values(hp), _checks.check_names(func, names, params),
+    return _Call(func, "rmsprop", params, states, _algorithms.RMSprop.values(hp),
+                 _checks.check_names(func, names, params),
                  lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
 
 

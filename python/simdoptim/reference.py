@@ -9,8 +9,9 @@ give bit-identical float32 and float64 results. Conventions:
   ``lr`` the learning rate (alpha). Every update is element-wise and in place.
 * A Python float hyper-parameter meets a float32 array as NumPy casts it: rounded to
   float32 once. Hyper-parameters are first converted with ``float()`` (an ``np.float64``
-  would otherwise promote a float32 array to float64 under NumPy 2's rules). Scalars derived from hyper-parameters (``1 - beta``, the bias corrections
-  ``1 - beta**t``, the AdamW factor ``1 - lr*weight_decay``) are computed in float64 first.
+  would otherwise promote a float32 array to float64 under NumPy 2's rules). Scalars derived
+  from hyper-parameters (``1 - beta``, the bias corrections ``1 - beta**t``, the AdamW factor
+  ``1 - lr*weight_decay``) are computed in float64 first.
 * An expression ``a * b / c`` is evaluated left to right, ``(a * b) / c``.
 
 Low precision (float16, and bfloat16 from ml_dtypes): a float16/bfloat16 array is computed in
@@ -375,9 +376,9 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None, step=1, grad_s
     return frame.norm
 
 
-def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None,
-                    step=1, grad_scale=None, max_grad_norm=None, copies=None, rounding="nearest", seed=0,
-                    first_tensor=0):
+def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0,
+                    names=None, step=1, grad_scale=None, max_grad_norm=None, copies=None, rounding="nearest",
+                    seed=0, first_tensor=0):
     r"""Gradient descent with momentum, in place. With ``c = 1 - beta`` (``form="ema"``, the
     course's form) or ``c = 1`` (``form="sum"``, PyTorch's SGD with dampening 0):
 
@@ -414,8 +415,9 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
     Source: the course's ``update_parameters_with_momentum``; Sutskever et al. 2013 (Nesterov); ``torch.optim.SGD``.
     """
     func = "momentum_update"
-    hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
-                                                             "weight_decay": weight_decay}, params)
+    hp = _algorithms.check_hyper(func, _algorithms.Momentum,
+                                 {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
+                                  "weight_decay": weight_decay}, params)
     _checks.check_step(func, step)
     frame = _frame_args(func, params, grads, (("velocities", velocities),), names, grad_scale=grad_scale,
                         max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed, step=int(step),
