@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +29,10 @@ from ._optimizer import (
     _check_real,
     interrupts_deferred,
 )
+
+if TYPE_CHECKING:
+    from ._core import Plan
+    from ._optimizer import PythonPlan
 
 __all__ = ["GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA"]
 
@@ -400,7 +404,8 @@ class _EMAState:
 
     __slots__ = ("kind", "names", "avgs", "plan", "t")
 
-    def __init__(self, kind=None, names=None, avgs=None, plan=None, t=0):
+    def __init__(self, kind: str | None = None, names: list[str] | None = None, avgs: Any = None,
+                 plan: Plan | PythonPlan | None = None, t: int = 0) -> None:
         self.kind, self.names, self.avgs, self.plan, self.t = kind, names, avgs, plan, t
 
 
@@ -439,8 +444,8 @@ class EMA(Algorithm):
     stepped = True
 
     def __init__(self, beta: float, bias_correction: bool = True) -> None:
-        self._beta = _check_beta("EMA", "beta", beta)
-        self._bias_correction = _check_flag("EMA", "bias_correction", bias_correction)
+        self._beta: float = _check_beta("EMA", "beta", beta)
+        self._bias_correction: bool = _check_flag("EMA", "bias_correction", bias_correction)
         self._st = _EMAState()
 
     @property

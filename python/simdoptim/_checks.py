@@ -22,7 +22,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Low precision: float16 is NumPy's own; bfloat16 is ml_dtypes.bfloat16 (an optional
 # dependency, ``pip install simdoptim[bf16]``), looked up once.
 
-_BFLOAT16 = []
+_BFLOAT16: list[np.dtype | None] = []
 
 
 def bfloat16():
@@ -124,7 +124,7 @@ def check_round_keys(func, seed, step, tensor, stream):
     for name, value, hi in (("step", step, 2**63), ("tensor", tensor, 2**30), ("stream", stream, 4)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{func}: {name} must be an int, got {type(value).__name__}")
-        if not 0 <= value < hi:
+        if not 0 <= int(value) < hi:
             raise ValueError(f"{func}: {name} must be in [0, {hi}), got {value}")
     return seed, int(step), int(tensor), int(stream)
 
@@ -157,7 +157,7 @@ def check_seed(func, value):
     """A seed of stochastic rounding: an int in [0, 2**64)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{func}: seed must be an int, got {type(value).__name__}")
-    if not 0 <= value < 2**64:
+    if not 0 <= int(value) < 2**64:
         raise ValueError(f"{func}: seed must be in [0, 2**64), got {value}")
     return int(value)
 
@@ -506,9 +506,9 @@ def check_take_args(X, indices, axis, out):
         raise TypeError(f"{func}: indices has dtype {indices.dtype}; expected int32 or int64 (native byte order)")
     if indices.ndim != 1:
         raise ValueError(f"{func}: indices must be 1-D, got shape {indices.shape}")
-    shape = list(X.shape)
-    shape[axis] = indices.shape[0]
-    shape = tuple(shape)
+    dims = list(X.shape)
+    dims[axis] = indices.shape[0]
+    shape = tuple(dims)
     if out is not None:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"{func}: out must be a numpy.ndarray or None, got {type(out).__name__}")

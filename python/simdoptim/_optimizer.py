@@ -20,11 +20,14 @@ import numbers
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from . import _checks
+
+if TYPE_CHECKING:
+    from ._core import Plan
 
 STATE_FORMAT = "simdoptim.optimizer"
 #: version 2 added parameter groups; version 1 (one group) still loads
@@ -133,7 +136,7 @@ class PythonPlan:
         self._groups = list(groups) if groups is not None else [0] * n
         self._labels = labels
         self._members = [[i for i in range(n) if self._groups[i] == g] for g in range(num_groups)]
-        self._kw = [None] * num_groups
+        self._kw: list[Any] = [None] * num_groups  # per group, the update's keywords (set_hyper)
         self.t = 0
         self.skipped_steps = 0
         self.nonfinite = 0
@@ -334,7 +337,8 @@ def _parse_params(cls, params):
     if isinstance(params, (list, tuple)):
         items = list(params)
         if items and all(isinstance(p, Mapping) for p in items):
-            tensors, names = [], []
+            tensors: list[list[Any]] = []
+            names: list[list[str] | None] = []
             for g, group in enumerate(items):
                 if "params" not in group:
                     raise KeyError(f"{cls}: params[{g}] is a parameter group without a 'params' entry")
@@ -478,15 +482,16 @@ class Optimizer(Algorithm):
         self.defaults = {k: gkeys[k](cls, k, v) for k, v in defaults.items()}
         master_weights = _checks.check_flag(cls, "master_weights", master_weights)
         self._state_dtype = _checks.check_state_dtype(cls, state_dtype)
-        self._rounding = _checks.check_rounding(cls, rounding)
-        self._seed = _checks.check_seed(cls, seed)
+        self._rounding: str = _checks.check_rounding(cls, rounding)
+        self._seed: int = _checks.check_seed(cls, seed)
         if not self.lowp and (master_weights or self._state_dtype is not None or self._rounding != "nearest"
                               or self.defaults.get("max_grad_norm") is not None):
             raise ValueError(f"{cls}: master_weights, state_dtype, rounding and max_grad_norm are options of the "
                              f"mixed-precision optimizers (Adam); {cls} computes in its parameters' dtype")
         kind, given, tensors, names = _parse_params(cls, params)
         self._kind = kind
-        flat, group_of, keys = [], [], []
+        flat, group_of = [], []
+        keys: list[Any] = []  # (group, name or index) with groups, else the names of a dict's params
         for g, (arrs, nm) in enumerate(zip(tensors, names)):
             for j, a in enumerate(arrs):
                 flat.append(a)
@@ -563,7 +568,7 @@ class Optimizer(Algorithm):
         old = getattr(self, "_plan", None)
         if old is not None:
             plan.t, plan.skipped_steps = old.t, old.skipped_steps
-        self._plan = plan
+        self._plan: Plan | PythonPlan = plan
         self._rebuild_after = False
         self._synced = [-1] * len(self.param_groups)
         self._lr_values = [None] * len(self.param_groups)
@@ -794,7 +799,7 @@ class Optimizer(Algorithm):
             raise TypeError(f"{cls}.step: with {len(self.param_groups)} parameter groups, "
                             f"grads must be a list with one "
                             f"entry per group (a list of arrays, or a dict for named params), got {got}")
-        out = []
+        out: list[Any] = []
         for g, (entry, names) in enumerate(zip(grads, self._group_names)):
             n = sum(1 for gi in self._group_of if gi == g)
             if names is not None and isinstance(entry, Mapping):
@@ -1102,7 +1107,7 @@ def _upgrade_state(where, state, algorithm):
 
 
 def _check_count(where, name, x):
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0 or x > _MAX_STEP:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0 or int(x) > _MAX_STEP:
         raise ValueError(f"{where}: {name} must be an int between 0 and 2**63 - 1, got {x!r}")
     return int(x)
 
