@@ -207,7 +207,7 @@ def notes(results):
     """Sentences for under the table: why a peer's cell is empty (grouped by reason), and
     which implementations were timed with fewer rounds than asked for."""
     out = []
-    reasons = {}
+    reasons: dict[tuple[str, str], list[str]] = {}
     for r in results:
         for impl, why in r.get("not_run", {}).items():
             reasons.setdefault((impl, why), []).append(f"{r['kernel']} {r['dtype']} {r['layout']}")
@@ -215,7 +215,7 @@ def notes(results):
         rows = sorted(set(where), key=where.index)
         shown = ", ".join(rows[:6]) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
         out.append(f"{impl}: {why} ({shown})")
-    few = {}
+    few: dict[tuple[str, int], list[str]] = {}
     for r in results:
         for impl, n in r.get("samples", {}).items():
             if n < r.get("rounds", n):
@@ -403,7 +403,8 @@ def run_command(args, out=None):
     if getattr(args, "compare", None):
         from . import _bench_compare as bench_compare
 
-        return bench_compare.main(*args.compare, out=out)
+        old, new = args.compare  # nargs=2
+        return bench_compare.main(old, new, out=out)
     if getattr(args, "load", None) is not None:
         from . import _bench_load as bench_load
 

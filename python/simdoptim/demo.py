@@ -182,7 +182,7 @@ def runs(epochs_scale=1.0):
     e_fixed = max(1, round(10000 * epochs_scale))
     e_decay = max(1, round(5000 * epochs_scale))
     interval = max(1, round(1000 * epochs_scale))
-    out = []
+    out: list[tuple[str, str, str, float | schedules.StaircaseDecay, str, int]] = []
     for key in ("gd", "momentum", "adam"):
         out.append((key, OPTIMIZERS[key][0], key, 0.0007, "none", e_fixed))
     for key, lr0 in (("gd", 0.1), ("momentum", 0.1), ("adam", 0.01)):
@@ -251,7 +251,7 @@ SURFACES = {
                _saddle, (1.5, 1e-4), -0.25, (-1.0, 2.0, -1.6, 1.6), 300),
 }
 #: points worth marking on each surface: (x, y, marker, label)
-LANDMARKS = {
+LANDMARKS: dict[str, list[tuple[float, float, str, str | None]]] = {
     "bowl": [(0.0, 0.0, "P", "minimum (0, 0)")],
     "saddle": [(0.0, 0.0, "X", "saddle point (0, 0)"), (0.0, 1.0, "P", "minima (0, ±1)"), (0.0, -1.0, "P", None)],
 }
@@ -289,8 +289,8 @@ def optimizer_paths(surface, tol=SETTLE_TOL):
             opt.step(fn(w)[1])
             path.append(w.copy())
             values.append(fn(w)[0])
-        values = np.array(values)
-        out[name] = (np.array(path), values, _settled(values - fmin, tol), lr)
+        vals = np.array(values)
+        out[name] = (np.array(path), vals, _settled(vals - fmin, tol), lr)
     return out
 
 
