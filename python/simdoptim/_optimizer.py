@@ -765,7 +765,7 @@ class Optimizer(Algorithm):
         if self._kind == "single":
             return self._params[0]
         if self._kind == "dict":
-            return dict(zip(self._keys, self._params))
+            return dict(zip(self._keys or [], self._params))  # no keys: an empty dict of params
         if self._kind == "list":
             return list(self._params)
         return [g["params"] for g in self.param_groups]
@@ -777,7 +777,7 @@ class Optimizer(Algorithm):
             if not isinstance(grads, Mapping):
                 raise TypeError(f"{cls}.step: params is a dict, so grads must be a dict too, "
                                 f"got {type(grads).__name__}")
-            return [_lookup(cls, grads, k) for k in self._keys]
+            return [_lookup(cls, grads, k) for k in self._keys or []]
         if kind == "single" and _is_array(grads):
             return [grads]
         if kind != "groups":
