@@ -49,7 +49,8 @@ def main(argv=None):
                                                              for i, c in enumerate(cut[1:])]
         grouped = simdoptim.Adam(groups, lr=1e-3, decoupled=True)
         impls[f"{k} groups"] = (lambda o, g: lambda: o.step(g))(grouped, gcut)
-        separate = [simdoptim.Adam(c, lr=1e-3, weight_decay=0.01, decoupled=True) for c in (copies()[:len(c)] for c in cut)]
+        separate = [simdoptim.Adam(c, lr=1e-3, weight_decay=0.01, decoupled=True)
+                    for c in (copies()[:len(c)] for c in cut)]
         impls[f"{k} optimizers"] = (lambda os_, g: lambda: [o.step(x) for o, x in zip(os_, g)])(separate, gcut)
     names = list(impls)
     samples = {n: [] for n in names}

@@ -68,7 +68,7 @@ def _deepspeed():
 
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from deepspeed.ops.adam import DeepSpeedCPUAdam
-    except Exception:  # noqa: BLE001 - not installed, or its op does not build here
+    except Exception:  # not installed, or its op does not build here
         return None
     return DeepSpeedCPUAdam
 
@@ -186,7 +186,7 @@ def configurations(n, rounds, results, torch, ds):
             _no_grad(torch, dso.step)()
             impls["deepspeed-bf16"] = _no_grad(torch, dso.step)
             bytes_of["deepspeed-bf16"] = 22
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             print(f"  (DeepSpeed's CPU Adam refused bfloat16 parameters: {str(e).splitlines()[0][:100]})")
     _group("bf16-params", n, impls, bytes_of, rounds, results)
     del impls, opt, step
@@ -259,7 +259,8 @@ def unscale_clip(n, rounds, results, torch):
             o.step([g], grad_scale=1.0)
             o.t = T0
         grads = [g]
-        impls = {"simdoptim": lambda: fused.step(grads, grad_scale=1024.0), "simdoptim-plain": lambda: plain.step(grads)}
+        impls = {"simdoptim": lambda fused=fused, grads=grads: fused.step(grads, grad_scale=1024.0),
+                 "simdoptim-plain": lambda plain=plain, grads=grads: plain.step(grads)}
         bpe = 28
         bytes_of = {"simdoptim": bpe + (2 if gdt == bf16 else 4), "simdoptim-plain": bpe}
         if torch is not None and name == "fp32":
@@ -267,7 +268,7 @@ def unscale_clip(n, rounds, results, torch):
             tp = _torch_param(torch, wt, gt)
             topt = torch.optim.Adam([tp], lr=LR, fused=True)
 
-            def torch_way():
+            def torch_way(tp=tp, topt=topt):
                 with torch.no_grad():
                     # clip_grad_norm_ reads the gradients for the norm and scales them (a
                     # read and a write), then the fused step (its grad_scale unscales inside)

@@ -83,11 +83,11 @@ def knee(args):
                 fn = kinds[name]
                 number = max(1, int(2e5 / n))
 
-                def one():
+                def one(fn=fn):
                     simdoptim.set_num_threads(1)
                     fn()
 
-                def two():
+                def two(fn=fn):
                     simdoptim.set_num_threads(nmax)
                     fn()
 
@@ -167,7 +167,8 @@ def take(args):
     except ImportError:
         sys.exit("take: needs torch (pip install torch==2.13.0)")
     nmax = simdoptim.get_num_threads()
-    print("| elements | row bytes | thr | simdoptim ms | torch.index_select ms | torch / ours |\n|---|---|---|---|---|---|")
+    print("| elements | row bytes | thr | simdoptim ms | torch.index_select ms | torch / ours |\n"
+          "|---|---|---|---|---|---|")
     for n in [10 ** 3, 10 ** 4, 10 ** 5, 10 ** 6, 10 ** 7]:
         for width in (64,):
             m = max(n // width, 1)
@@ -176,11 +177,11 @@ def take(args):
             out = np.empty_like(X)
             Xt, it, ot = torch.from_numpy(X), torch.from_numpy(idx), torch.from_numpy(out)
             for nt in sorted({1, nmax}):
-                def ours():
+                def ours(nt=nt, X=X, idx=idx, out=out):
                     simdoptim.set_num_threads(nt)
                     simdoptim.take(X, idx, 0, out)
 
-                def theirs():
+                def theirs(nt=nt, Xt=Xt, it=it, ot=ot):
                     torch.set_num_threads(nt)
                     torch.index_select(Xt, 0, it, out=ot)
 
@@ -200,11 +201,11 @@ def ewma(args):
             x = np.random.default_rng(0).uniform(0.5, 1.5, shape).astype(np.float32)
             out = np.empty_like(x)
             for nt in sorted({1, nmax}):
-                def ours():
+                def ours(nt=nt, x=x, axis=axis):
                     simdoptim.set_num_threads(nt)
                     simdoptim.ewma(x, 0.9, axis=axis)
 
-                def probe():
+                def probe(nt=nt, out=out, x=x):
                     simdoptim.set_num_threads(nt)
                     _core._bandwidth_probe([(out.reshape(-1), x.reshape(-1))], read_write=0, write_only=1)
 

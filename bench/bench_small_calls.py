@@ -71,7 +71,8 @@ def _instructions(case, size, n):
     for calls in (n, 3 * n):
         code = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import bench_small_calls as b; "
                 f"f = b._make({case!r}, {size}); [f() for _ in range({calls})]")
-        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
+        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                              sys.executable, "-c", code],
                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         m = re.search(r"Collected : (\d+)", out.stderr)
         if not m:

@@ -58,7 +58,8 @@ def train(mode, epochs, lr, X, Y):
     seconds = time.perf_counter() - start
     p32 = {k: v.astype(np.float32) for k, v in params.items()}
     accuracy = float(np.mean(demo.predict(X, p32) == Y))
-    moved = {k: float(np.abs(v.astype(np.float32) - demo.initialize_parameters()[k].astype(dtype).astype(np.float32)).max())
+    moved = {k: float(np.abs(v.astype(np.float32)
+                             - demo.initialize_parameters()[k].astype(dtype).astype(np.float32)).max())
              for k, v in params.items()}
     return {"costs": costs, "accuracy": accuracy, "seconds": seconds, "largest_change": max(moved.values())}
 

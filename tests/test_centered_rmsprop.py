@@ -36,7 +36,7 @@ def _constant(dtype, value=0.1, steps=STEPS):
     return [g] * steps
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference_constant(dtype, momentum):
     return _run(reference, dtype, momentum, _constant(dtype))
 

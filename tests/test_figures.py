@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from simdoptim import demo  # noqa: E402
+from simdoptim import demo
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import simdoptim
-from simdoptim import _core, reference
 from registry import ALGORITHMS
+from simdoptim import _core, reference
 
 BACKENDS = {"fast": simdoptim, "reference": reference}
 STEPS = 12
@@ -137,7 +137,8 @@ def test_gradient_structures(backend):
 def test_checkpoint_with_groups_continues_bit_for_bit(saver, loader):
     def make(B, seed=0):
         w, b = _tensors(np.float32, seed)
-        return B.Adam([{"params": w, "weight_decay": 0.01, "decoupled": True}, {"params": b, "lr": 0.003}], lr=0.01), w, b
+        opt = B.Adam([{"params": w, "weight_decay": 0.01, "decoupled": True}, {"params": b, "lr": 0.003}], lr=0.01)
+        return opt, w, b
 
     straight, w0, b0 = make(BACKENDS[loader])
     for t in range(10):

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import simdoptim
+from registry import LOWP_MODES
 from simdoptim import functional, reference
 from simdoptim.reference import _philox4x32_10, _random_bits, _round
-from registry import LOWP_MODES
 
 try:
     import ml_dtypes
@@ -97,7 +97,7 @@ def _boundary_sample():
     return (highs[:, None] | lows[None, :]).ravel().view(np.float32)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference_rounding(dtype_name, rounding):
     x = _boundary_sample()
     dt = DTYPES[dtype_name]
@@ -224,7 +224,7 @@ def _start(kind, mode, seed=0):
 def _grads(kind, mode, seed=1):
     rng = np.random.default_rng(seed)
     shapes = SMALL + FORTRAN if kind == "small" else LARGE
-    for t in range(STEPS):
+    for _ in range(STEPS):
         gs = []
         for s in shapes:
             g = rng.standard_normal(s) * 10.0 ** rng.uniform(-4, 1)
@@ -238,7 +238,7 @@ def _grads(kind, mode, seed=1):
 def _run(module, mode, kind, grad_scale=None):
     params = _start(kind, mode)
     opt = mode.make(module, params)
-    for t, gs in enumerate(_grads(kind, mode)):
+    for gs in _grads(kind, mode):
         if grad_scale is not None:
             gs = [(g.astype(np.float64) * grad_scale).astype(g.dtype) for g in gs]
             opt.step(gs, grad_scale=grad_scale)
@@ -247,7 +247,7 @@ def _run(module, mode, kind, grad_scale=None):
     return params, opt.state_dict(), opt.grad_norms
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reference(mode_name, kind, grad_scale=None):
     mode = next(m for m in LOWP_MODES if m.name == mode_name)
     return _run(reference, mode, kind, grad_scale)
@@ -364,7 +364,7 @@ def test_stochastic_rounding_keeps_learning_where_nearest_stalls():
 # The gradient's norm, unscaling and clipping
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _norm_grads():
     rng = np.random.default_rng(8)
     gs = [rng.standard_normal(s).astype(np.float32) * 10.0 ** rng.uniform(-3, 3) for s in
@@ -432,7 +432,7 @@ def test_grad_norms_per_group():
         opts.append(opt)
         assert opt.grad_norms[0] == reference.grad_norm(gs[:2]) and opt.grad_norms[1] is None
         with pytest.raises(AttributeError, match="grad_norms"):
-            opt.grad_norm
+            opt.grad_norm  # noqa: B018 - the attribute access itself must raise
     assert all(np.array_equal(a, b) for a, b in zip(opts[0].params[0] + opts[0].params[1],
                                                     opts[1].params[0] + opts[1].params[1]))
 

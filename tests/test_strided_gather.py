@@ -143,7 +143,8 @@ def test_minibatches_over_strided_input_match_the_reference():
     for (a, b), (c, d) in zip(fast, ref):
         assert np.array_equal(a, c) and np.array_equal(b, d)
     X3 = np.asfortranarray(rng.standard_normal((300, 4, 5)))  # 3-D, not viewable as 2-D
-    for fa, ra in zip(simdoptim.MiniBatches(X3, batch_size=32, seed=3), reference.MiniBatches(X3, batch_size=32, seed=3)):
+    for fa, ra in zip(simdoptim.MiniBatches(X3, batch_size=32, seed=3),
+                      reference.MiniBatches(X3, batch_size=32, seed=3)):
         assert np.array_equal(fa, ra) and fa.flags.c_contiguous
 
 

@@ -9,9 +9,8 @@ Neutral: imports neither backend.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
-from collections.abc import Callable, Sequence
-from typing import Any, Union
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +29,10 @@ from ._optimizer import (
     _check_real,
     interrupts_deferred,
 )
+
+if TYPE_CHECKING:
+    from ._core import Plan
+    from ._optimizer import PythonPlan
 
 __all__ = ["GD", "Momentum", "RMSprop", "Adam", "Adagrad", "EMA"]
 
@@ -401,7 +404,8 @@ class _EMAState:
 
     __slots__ = ("kind", "names", "avgs", "plan", "t")
 
-    def __init__(self, kind=None, names=None, avgs=None, plan=None, t=0):
+    def __init__(self, kind: str | None = None, names: list[str] | None = None, avgs: Any = None,
+                 plan: Plan | PythonPlan | None = None, t: int = 0) -> None:
         self.kind, self.names, self.avgs, self.plan, self.t = kind, names, avgs, plan, t
 
 
@@ -440,8 +444,8 @@ class EMA(Algorithm):
     stepped = True
 
     def __init__(self, beta: float, bias_correction: bool = True) -> None:
-        self._beta = _check_beta("EMA", "beta", beta)
-        self._bias_correction = _check_flag("EMA", "bias_correction", bias_correction)
+        self._beta: float = _check_beta("EMA", "beta", beta)
+        self._bias_correction: bool = _check_flag("EMA", "bias_correction", bias_correction)
         self._st = _EMAState()
 
     @property
@@ -484,13 +488,15 @@ class EMA(Algorithm):
         elif isinstance(x, np.ndarray):
             kind, names, items = "array", None, [x]
         else:
-            raise TypeError(f"EMA.update: x must be a number, an array, or a list/dict of arrays, got {type(x).__name__}")
+            raise TypeError(f"EMA.update: x must be a number, an array, or a list/dict of arrays, "
+                            f"got {type(x).__name__}")
         arrays = []
         for i, a in enumerate(items):
             if not isinstance(a, np.ndarray):
                 a = np.asarray(a)
             if a.dtype.kind not in "biuf" or a.dtype.kind == "b":
-                raise TypeError(f"EMA.update: {_checks.label('x', i, names)} has dtype {a.dtype}; expected a real numeric dtype")
+                raise TypeError(f"EMA.update: {_checks.label('x', i, names)} has dtype {a.dtype}; "
+                                f"expected a real numeric dtype")
             if a.dtype not in _checks.FLOAT_DTYPES or not a.dtype.isnative:
                 a = a.astype(np.float64 if a.dtype not in _checks.FLOAT_DTYPES else a.dtype.newbyteorder("="))
             arrays.append(a)
@@ -517,9 +523,11 @@ class EMA(Algorithm):
             avgs, plan = st.avgs, st.plan
             for i, (a, v) in enumerate(zip(values, avgs)):
                 if a.shape != v.shape:
-                    raise ValueError(f"EMA.update: {_checks.label('x', i, names)} has shape {a.shape}, the average has {v.shape}")
+                    raise ValueError(f"EMA.update: {_checks.label('x', i, names)} has shape {a.shape}, "
+                                     f"the average has {v.shape}")
                 if a.dtype != v.dtype:
-                    raise TypeError(f"EMA.update: {_checks.label('x', i, names)} has dtype {a.dtype}, the average has {v.dtype}")
+                    raise TypeError(f"EMA.update: {_checks.label('x', i, names)} has dtype {a.dtype}, "
+                                    f"the average has {v.dtype}")
         outs = [np.empty(a.shape, a.dtype) for a in avgs]
         plan.step(values, outs)  # the averages and the plan's count change together
         if st.kind is None:
@@ -593,7 +601,8 @@ class EMA(Algorithm):
                              f"taken at least one update (its value would divide by 1 - beta**0 = 0)")
         elif kind == "scalar":
             if isinstance(avgs, bool) or not isinstance(avgs, numbers.Real):
-                raise TypeError(f"{where}: the average of a scalar EMA must be a real number, got {type(avgs).__name__}")
+                raise TypeError(f"{where}: the average of a scalar EMA must be a real number, "
+                                f"got {type(avgs).__name__}")
             avgs = float(avgs)
         elif kind in ("array", "list", "dict"):
             if not isinstance(avgs, (list, tuple)) or not all(
@@ -603,7 +612,8 @@ class EMA(Algorithm):
             if kind == "array" and len(avgs) != 1:
                 raise ValueError(f"{where}: an array EMA holds exactly one average, got {len(avgs)}")
             if kind == "dict":
-                if not isinstance(names, (list, tuple)) or len(names) != len(avgs) or not all(isinstance(k, str) for k in names):
+                if (not isinstance(names, (list, tuple)) or len(names) != len(avgs)
+                        or not all(isinstance(k, str) for k in names)):
                     raise ValueError(f"{where}: a dict EMA needs param_names, one str per average")
                 names = list(names)
             elif names is not None:

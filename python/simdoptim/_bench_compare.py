@@ -83,12 +83,14 @@ def main(old_path, new_path, out=None, min_change=0.05):
     lines, thr, n, flagged = compare(old, new, min_change)
     missing = sorted(set(old) ^ set(new))
     for label, env in (("old", env_old), ("new", env_new)):
-        print(f"{label}: {env.get('processor', '?')}, isa {env.get('isa', '?')}, {env.get('num_threads', '?')} threads, "
+        print(f"{label}: {env.get('processor', '?')}, isa {env.get('isa', '?')}, "
+              f"{env.get('num_threads', '?')} threads, "
               f"simdoptim {env.get('simdoptim', '?')}", file=out)
     print(f"noise: the unchanged implementations (probe, NumPy, torch...) moved by up to "
           f"{math.expm1(thr) * 100:.0f}% in 90% of {n} comparisons; rows beyond that are flagged", file=out)
     print("\n".join(lines), file=out)
     slower = [f for f in flagged if f[2] == "SLOWER"]
-    print(f"{len(lines) - 2} rows compared, {len(slower)} slower and {len(flagged) - len(slower)} faster beyond the noise"
+    print(f"{len(lines) - 2} rows compared, {len(slower)} slower and {len(flagged) - len(slower)} faster "
+          f"beyond the noise"
           + (f"; {len(missing)} rows in only one run" if missing else ""), file=out)
     return 1 if slower else 0

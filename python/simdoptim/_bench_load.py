@@ -17,6 +17,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +58,7 @@ def _steppers(kernel, n, threads_default):
     g = rng.uniform(0.5, 1.5, n).astype(np.float32)
     kw = {"GD": {}, "Momentum": {"beta": 0.9}, "RMSprop": {}, "Adam": {}}[kernel]
     ours = getattr(simdoptim, kernel)([w], lr=1e-6, **kw)
-    out = {}
+    out: dict[str, tuple[int, str, Callable[..., Any]]] = {}
     for nt in sorted({1, threads_default}):
         out[f"simdoptim {nt} thr"] = (nt, "simdoptim", lambda ours=ours: ours.step([g]))
     try:
@@ -83,12 +86,13 @@ def _steppers(kernel, n, threads_default):
 
 def sample(steppers, per_impl, block=25):
     """Seconds of each single step, interleaved in blocks so drifts hit all alike."""
+    torch: ModuleType | None
     try:
         import torch
     except ImportError:
         torch = None
-    times = {k: [] for k in steppers}
-    for k, (nt, lib, fn) in steppers.items():  # warm-up: threads started, state allocated
+    times: dict[str, list[float]] = {k: [] for k in steppers}
+    for nt, lib, fn in steppers.values():  # warm-up: threads started, state allocated
         _set_threads(lib, nt, torch)
         for _ in range(5):
             fn()
@@ -123,16 +127,16 @@ def run(args, out=None):
     sizes = [int(float(s)) for s in args.sizes.split(",")] if args.sizes else [10 ** 6]
     samples = args.rounds * 60 if args.rounds else 300
     nt0 = simdoptim.get_num_threads()
+    torch: ModuleType | None
     try:
         import torch
-
-        torch_nt0 = torch.get_num_threads()
     except ImportError:
-        torch, torch_nt0 = None, None
+        torch = None
+    torch_nt0 = torch.get_num_threads() if torch is not None else None
     print(f"simdoptim bench --load {n_busy}: {os.cpu_count()} CPUs, default {nt0} threads; each step timed alone, "
           f"{samples} steps per row and phase; busy processes: single-threaded NumPy loops", file=out)
-    print("| kernel | size | impl | idle p50 ms | idle p90 ms | load p50 ms | load p90 ms | load p90 / idle 1-thr p50 |",
-          file=out)
+    print("| kernel | size | impl | idle p50 ms | idle p90 ms | load p50 ms | load p90 ms "
+          "| load p90 / idle 1-thr p50 |", file=out)
     print("|---|---|---|---|---|---|---|---|", file=out)
     try:
         for kernel in kernels:
@@ -145,7 +149,7 @@ def run(args, out=None):
                 finally:
                     stop_busy(procs)
                 base = {lib: float(np.median(idle[k])) for k, (nt, lib, _) in steppers.items() if nt == 1}
-                for k, (nt, lib, _) in steppers.items():
+                for k, (_nt, lib, _) in steppers.items():
                     i50, i90 = np.percentile(idle[k], [50, 90]) * 1e3
                     l50, l90 = np.percentile(loaded[k], [50, 90]) * 1e3
                     print(f"| {kernel} | {n:.0e} | {k} | {i50:.3f} | {i90:.3f} | {l50:.3f} | {l90:.3f} | "

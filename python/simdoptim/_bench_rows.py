@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -96,12 +98,12 @@ class Row:
     # (read_write, write_only, read_only) buffers per element: bytes = sum * itemsize
     streams: tuple
     layouts: str = "all"  # "all" or "single" (no many-small-tensors layout)
-    make: object = None  # (case) -> dict impl name -> callable
+    make: Callable[[Case], dict[str, Callable[[], Any]]] | None = None  # (case) -> dict impl name -> callable
     # bytes per element when the streams have different widths (dtype -> bytes), else None
-    element_bytes: object = None
+    element_bytes: Callable[[np.dtype], int] | None = None
 
 
-ROWS = {}
+ROWS: dict[str, Row] = {}
 
 
 def _row(name, covers, kind, streams, layouts="all", element_bytes=None):
@@ -194,7 +196,7 @@ def _torch():
     return sys.modules["torch"]
 
 
-_DEEPSPEED = {}  # "cls": the class or None; "why": why it is None
+_DEEPSPEED: dict[str, Any] = {}  # "cls": the class or None; "why": why it is None
 
 
 def _deepspeed_adam():
@@ -222,7 +224,7 @@ def _deepspeed_adam():
                     p.grad = torch.ones(4)
                     DeepSpeedCPUAdam([p]).step()  # builds the op on first use
                 _DEEPSPEED["cls"] = DeepSpeedCPUAdam
-            except Exception as e:  # noqa: BLE001 - any failure means "peer not available"; say which
+            except Exception as e:  # any failure means "peer not available"; say which
                 _DEEPSPEED["cls"] = None
                 _DEEPSPEED["why"] = f"installed, but its CPU Adam failed to load ({type(e).__name__}: {_first_line(e)})"
     return _DEEPSPEED["cls"]
@@ -258,7 +260,8 @@ def _torch_optimizers(case, ws, gs, make):
         return {}
     slow_ok = _slow_ok(case)
     out = {}
-    modes = [("torch-forloop", dict(foreach=False)), ("torch-foreach", dict(foreach=True)), ("torch-fused", dict(fused=True))]
+    modes = [("torch-forloop", dict(foreach=False)), ("torch-foreach", dict(foreach=True)),
+             ("torch-fused", dict(fused=True))]
     for name, kw in modes:
         if name != "torch-fused" and not slow_ok:
             case.not_run[name] = SLOW_PEER_NOTE
@@ -433,7 +436,8 @@ def _grad_norm(case):
     if _torch_slow_ok(case, "torch-forloop", "torch-foreach"):
         ts = [torch.from_numpy(x) for x in xs]
         # what torch.nn.utils.clip_grad_norm_ computes: the norm of the tensors' norms
-        impls["torch-forloop"] = lambda: torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in ts]))
+        impls["torch-forloop"] = lambda: torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(t) for t in ts]))
         impls["torch-foreach"] = lambda: torch.linalg.vector_norm(torch.stack(torch._foreach_norm(ts)))
     return impls
 
@@ -466,7 +470,7 @@ def _ema(case):
     # large arrays that allocation, not the kernel, is then most of its time.)
     xs, outs = _tensors(case, 2)
     avgs = [np.ones_like(x) for x in xs]
-    kw = dict(beta=0.999, step=MID_TRAINING_STEP, bias_correction=True)
+    kw: dict[str, Any] = dict(beta=0.999, step=MID_TRAINING_STEP, bias_correction=True)
     impls = {"simdoptim": lambda: simdoptim.functional.ema_update(avgs, xs, outs=outs, **kw)}
     case.data["probe"] = _probe_buffers(avgs, outs, xs)
     impls["probe"] = _probe(case, 1, 1, 1)

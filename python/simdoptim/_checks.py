@@ -22,7 +22,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Low precision: float16 is NumPy's own; bfloat16 is ml_dtypes.bfloat16 (an optional
 # dependency, ``pip install simdoptim[bf16]``), looked up once.
 
-_BFLOAT16 = []
+_BFLOAT16: list[np.dtype | None] = []
 
 
 def bfloat16():
@@ -124,7 +124,7 @@ def check_round_keys(func, seed, step, tensor, stream):
     for name, value, hi in (("step", step, 2**63), ("tensor", tensor, 2**30), ("stream", stream, 4)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{func}: {name} must be an int, got {type(value).__name__}")
-        if not 0 <= value < hi:
+        if not 0 <= int(value) < hi:
             raise ValueError(f"{func}: {name} must be in [0, {hi}), got {value}")
     return seed, int(step), int(tensor), int(stream)
 
@@ -157,7 +157,7 @@ def check_seed(func, value):
     """A seed of stochastic rounding: an int in [0, 2**64)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{func}: seed must be an int, got {type(value).__name__}")
-    if not 0 <= value < 2**64:
+    if not 0 <= int(value) < 2**64:
         raise ValueError(f"{func}: seed must be in [0, 2**64), got {value}")
     return int(value)
 
@@ -254,7 +254,10 @@ def _span(a):
     """The byte interval [lo, hi) an array's elements occupy."""
     if a.size == 0:
         return None
-    lo, hi = np.byte_bounds(a) if hasattr(np, "byte_bounds") else np.lib.array_utils.byte_bounds(a)
+    if hasattr(np, "byte_bounds"):
+        lo, hi = np.byte_bounds(a)  # noqa: NPY201 - guarded: NumPy 1.x, before it moved to numpy.lib.array_utils
+    else:
+        lo, hi = np.lib.array_utils.byte_bounds(a)
     return lo, hi
 
 
@@ -357,7 +360,8 @@ def check_copies(func, params, grads, copies, keys, written):
         if c is None:
             continue
         if not isinstance(c, np.ndarray):
-            raise TypeError(f"{func}: {label('copies', i, keys)} must be a numpy.ndarray or None, got {type(c).__name__}")
+            raise TypeError(f"{func}: {label('copies', i, keys)} must be a numpy.ndarray or None, "
+                            f"got {type(c).__name__}")
         if c.shape != p.shape:
             raise ValueError(f"{func}: {label('copies', i, keys)} has shape {c.shape} but {label('params', i, keys)} "
                              f"has shape {p.shape}")
@@ -376,7 +380,8 @@ def check_names(func, names, params):
     """``names`` of a functional update: None, or a list/tuple with one key per parameter."""
     if names is not None:
         if not isinstance(names, (list, tuple)):
-            raise TypeError(f"{func}: names must be None or a list of the parameters' names, got {type(names).__name__}")
+            raise TypeError(f"{func}: names must be None or a list of the parameters' names, "
+                            f"got {type(names).__name__}")
         if isinstance(params, (list, tuple)) and len(names) != len(params):
             raise ValueError(f"{func}: names has {len(names)} entries but params has {len(params)}")
     return names
@@ -389,7 +394,8 @@ def collect(func, params, grads, states=(), names=None, grads_name="grads", para
     require_list(func, grads_name, grads)
     n = len(params)
     if len(grads) != n:
-        raise ValueError(f"{func}: {grads_name} has {len(grads)} arrays but {params_name} has {n}; pass one per parameter")
+        raise ValueError(f"{func}: {grads_name} has {len(grads)} arrays but {params_name} has {n}; "
+                         f"pass one per parameter")
     for st_name, items in states:
         if items is not None:
             require_list(func, st_name, items)
@@ -477,7 +483,8 @@ def normalize_axis(axis, ndim, func="ewma", what="an array"):
 def check_gather_dtype(func, name, A):
     """What the compiled gather copies: bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes."""
     if A.dtype.kind not in TAKE_KINDS or A.dtype.itemsize not in TAKE_ITEMSIZES:
-        raise TypeError(f"{func}: {name} has dtype {A.dtype}; expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
+        raise TypeError(f"{func}: {name} has dtype {A.dtype}; "
+                        f"expected bool or a numeric dtype of 1, 2, 4, 8 or 16 bytes")
 
 
 def check_take_args(X, indices, axis, out):
@@ -499,9 +506,9 @@ def check_take_args(X, indices, axis, out):
         raise TypeError(f"{func}: indices has dtype {indices.dtype}; expected int32 or int64 (native byte order)")
     if indices.ndim != 1:
         raise ValueError(f"{func}: indices must be 1-D, got shape {indices.shape}")
-    shape = list(X.shape)
-    shape[axis] = indices.shape[0]
-    shape = tuple(shape)
+    dims = list(X.shape)
+    dims[axis] = indices.shape[0]
+    shape = tuple(dims)
     if out is not None:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"{func}: out must be a numpy.ndarray or None, got {type(out).__name__}")

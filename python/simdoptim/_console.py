@@ -128,7 +128,9 @@ def interleaved_medians(impls, rounds, min_sample_s, slow_call_s=0.15, slow_roun
     first call of each is a warm-up (page faults, lazily created state, thread pools); one
     slower than ``slow_call_s`` per call is sampled ``slow_rounds`` times, not ``rounds``."""
     names = list(impls)
-    number, want, samples = {}, {}, {name: [] for name in names}
+    number: dict[str, int] = {}
+    want: dict[str, int] = {}
+    samples: dict[str, list[float]] = {name: [] for name in names}
     for name in names:
         time_calls(impls[name], 1)
         t = time_calls(impls[name], 1)

@@ -16,16 +16,18 @@ This module imports neither backend; ``simdoptim.reference`` imports it.
 from __future__ import annotations
 
 import contextlib
-import math
 import numbers
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from . import _checks
+
+if TYPE_CHECKING:
+    from ._core import Plan
 
 STATE_FORMAT = "simdoptim.optimizer"
 #: version 2 added parameter groups; version 1 (one group) still loads
@@ -68,7 +70,8 @@ def _check_flag(func, name, value):
 
 def _check_form(func, name, value):
     if not isinstance(value, str) or value not in ("ema", "sum"):
-        raise ValueError(f"{func}: {name} must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' (v = beta*v + g), got {value!r}")
+        raise ValueError(f"{func}: {name} must be 'ema' (v = beta*v + (1-beta)*g) or 'sum' (v = beta*v + g), "
+                         f"got {value!r}")
     return value
 
 
@@ -133,7 +136,7 @@ class PythonPlan:
         self._groups = list(groups) if groups is not None else [0] * n
         self._labels = labels
         self._members = [[i for i in range(n) if self._groups[i] == g] for g in range(num_groups)]
-        self._kw = [None] * num_groups
+        self._kw: list[Any] = [None] * num_groups  # per group, the update's keywords (set_hyper)
         self.t = 0
         self.skipped_steps = 0
         self.nonfinite = 0
@@ -179,7 +182,8 @@ class PythonPlan:
         grads = _checks.require_list(self._func, "grads", grads)
         if len(grads) != len(self._params):
             raise ValueError(
-                f"{self._func}: grads has {len(grads)} arrays but params has {len(self._params)}; pass one per parameter"
+                f"{self._func}: grads has {len(grads)} arrays but params has {len(self._params)}; "
+                f"pass one per parameter"
             )
         _checks.check_grads(self._func, self._params, grads, self._labels, self._written, rule=self._rule)
         if outs is not None:
@@ -328,11 +332,13 @@ def _parse_params(cls, params):
                 f"{cls}: params is one dict with a 'params' entry; pass parameter groups as a list of dicts, "
                 f"[{{'params': ...}}, ...]"
             )
-        return "dict", [{"params": params}], [_named_arrays(cls, "params", params)[1]], [_named_arrays(cls, "params", params)[0]]
+        return ("dict", [{"params": params}], [_named_arrays(cls, "params", params)[1]],
+                [_named_arrays(cls, "params", params)[0]])
     if isinstance(params, (list, tuple)):
         items = list(params)
         if items and all(isinstance(p, Mapping) for p in items):
-            tensors, names = [], []
+            tensors: list[list[Any]] = []
+            names: list[list[str] | None] = []
             for g, group in enumerate(items):
                 if "params" not in group:
                     raise KeyError(f"{cls}: params[{g}] is a parameter group without a 'params' entry")
@@ -470,20 +476,22 @@ class Optimizer(Algorithm):
         cls = type(self).__name__
         self._backend()
         if nonfinite not in NONFINITE_POLICIES:
-            raise ValueError(f"{cls}: nonfinite must be one of {', '.join(map(repr, NONFINITE_POLICIES))}, got {nonfinite!r}")
+            raise ValueError(f"{cls}: nonfinite must be one of {', '.join(map(repr, NONFINITE_POLICIES))}, "
+                             f"got {nonfinite!r}")
         gkeys = self.group_keys()
         self.defaults = {k: gkeys[k](cls, k, v) for k, v in defaults.items()}
         master_weights = _checks.check_flag(cls, "master_weights", master_weights)
         self._state_dtype = _checks.check_state_dtype(cls, state_dtype)
-        self._rounding = _checks.check_rounding(cls, rounding)
-        self._seed = _checks.check_seed(cls, seed)
+        self._rounding: str = _checks.check_rounding(cls, rounding)
+        self._seed: int = _checks.check_seed(cls, seed)
         if not self.lowp and (master_weights or self._state_dtype is not None or self._rounding != "nearest"
                               or self.defaults.get("max_grad_norm") is not None):
             raise ValueError(f"{cls}: master_weights, state_dtype, rounding and max_grad_norm are options of the "
                              f"mixed-precision optimizers (Adam); {cls} computes in its parameters' dtype")
         kind, given, tensors, names = _parse_params(cls, params)
         self._kind = kind
-        flat, group_of, keys = [], [], []
+        flat, group_of = [], []
+        keys: list[Any] = []  # (group, name or index) with groups, else the names of a dict's params
         for g, (arrs, nm) in enumerate(zip(tensors, names)):
             for j, a in enumerate(arrs):
                 flat.append(a)
@@ -522,8 +530,8 @@ class Optimizer(Algorithm):
                          else None for p in self._params] if self.lowp else [None] * len(self._params)
         self._state = {
             name: [
-                self._new_state(self._params[i], groups[self._group_of[i]], k) if self.uses_state(groups[self._group_of[i]], k)
-                else None
+                self._new_state(self._params[i], groups[self._group_of[i]], k)
+                if self.uses_state(groups[self._group_of[i]], k) else None
                 for i in range(len(self._params))
             ]
             for k, name in enumerate(self.states)
@@ -560,7 +568,7 @@ class Optimizer(Algorithm):
         old = getattr(self, "_plan", None)
         if old is not None:
             plan.t, plan.skipped_steps = old.t, old.skipped_steps
-        self._plan = plan
+        self._plan: Plan | PythonPlan = plan
         self._rebuild_after = False
         self._synced = [-1] * len(self.param_groups)
         self._lr_values = [None] * len(self.param_groups)
@@ -757,7 +765,7 @@ class Optimizer(Algorithm):
         if self._kind == "single":
             return self._params[0]
         if self._kind == "dict":
-            return dict(zip(self._keys, self._params))
+            return dict(zip(self._keys or [], self._params))  # no keys: an empty dict of params
         if self._kind == "list":
             return list(self._params)
         return [g["params"] for g in self.param_groups]
@@ -767,15 +775,18 @@ class Optimizer(Algorithm):
         kind = self._kind
         if kind == "dict":
             if not isinstance(grads, Mapping):
-                raise TypeError(f"{cls}.step: params is a dict, so grads must be a dict too, got {type(grads).__name__}")
-            return [_lookup(cls, grads, k) for k in self._keys]
+                raise TypeError(f"{cls}.step: params is a dict, so grads must be a dict too, "
+                                f"got {type(grads).__name__}")
+            return [_lookup(cls, grads, k) for k in self._keys or []]
         if kind == "single" and _is_array(grads):
             return [grads]
         if kind != "groups":
             if not isinstance(grads, (list, tuple)):
-                raise TypeError(f"{cls}.step: grads must be a list or tuple of numpy arrays, got {type(grads).__name__}")
+                raise TypeError(f"{cls}.step: grads must be a list or tuple of numpy arrays, "
+                                f"got {type(grads).__name__}")
             if len(grads) != len(self._params):
-                raise ValueError(f"{cls}.step: grads has {len(grads)} arrays but the optimizer has {len(self._params)} parameters")
+                raise ValueError(f"{cls}.step: grads has {len(grads)} arrays "
+                                 f"but the optimizer has {len(self._params)} parameters")
             return grads
         # parameter groups: a list with one entry per group, or one dict keyed by name
         if isinstance(grads, Mapping):
@@ -785,9 +796,10 @@ class Optimizer(Algorithm):
             return [_lookup(cls, grads, name) for names in self._group_names for name in names]
         if not isinstance(grads, (list, tuple)) or len(grads) != len(self.param_groups):
             got = f"{len(grads)} entries" if isinstance(grads, (list, tuple)) else type(grads).__name__
-            raise TypeError(f"{cls}.step: with {len(self.param_groups)} parameter groups, grads must be a list with one "
+            raise TypeError(f"{cls}.step: with {len(self.param_groups)} parameter groups, "
+                            f"grads must be a list with one "
                             f"entry per group (a list of arrays, or a dict for named params), got {got}")
-        out = []
+        out: list[Any] = []
         for g, (entry, names) in enumerate(zip(grads, self._group_names)):
             n = sum(1 for gi in self._group_of if gi == g)
             if names is not None and isinstance(entry, Mapping):
@@ -972,7 +984,8 @@ class Optimizer(Algorithm):
                              f"master_weights option")
         if masters is not None:
             if not isinstance(masters, (list, tuple)) or len(masters) != len(self._params):
-                raise ValueError(f"{where}: state['master_weights'] must hold {len(self._params)} entries, one per tensor")
+                raise ValueError(f"{where}: state['master_weights'] must hold {len(self._params)} entries, "
+                                 f"one per tensor")
             for i, (a, m) in enumerate(zip(masters, mine)):
                 lab = _checks.label("state['master_weights']", i, self._keys)
                 if (a is None) != (m is None) or (m is not None and (
@@ -1052,7 +1065,8 @@ def _lookup(cls, grads, k):
 
 def _check_header(where, state, algorithm):
     if not isinstance(state, Mapping):
-        raise TypeError(f"{where}: state must be a dict (from state_dict() or load_checkpoint()), got {type(state).__name__}")
+        raise TypeError(f"{where}: state must be a dict (from state_dict() or load_checkpoint()), "
+                        f"got {type(state).__name__}")
     for key in ("format", "version", "algorithm", "step", "state"):
         if key not in state:
             raise KeyError(f"{where}: state has no {key!r} entry; is it a simdoptim state_dict?")
@@ -1093,7 +1107,7 @@ def _upgrade_state(where, state, algorithm):
 
 
 def _check_count(where, name, x):
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0 or x > _MAX_STEP:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0 or int(x) > _MAX_STEP:
         raise ValueError(f"{where}: {name} must be an int between 0 and 2**63 - 1, got {x!r}")
     return int(x)
 

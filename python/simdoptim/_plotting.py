@@ -7,6 +7,8 @@ here says what it did, or why it did not.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["matplotlib_missing", "new_figure", "plot_bandwidth"]
 
 
@@ -58,7 +60,7 @@ def plot_bandwidth(results, path, warning=None):
     nrows = -(-len(panels) // cols)
     fig = new_figure(figsize=(5 * cols, 3.4 * nrows + 0.6))
     axes = fig.subplots(nrows, cols, squeeze=False)
-    handles = {}
+    handles: dict[str, Any] = {}  # implementation -> its first line, for the legend
     for ax, ((kernel, dtype), (nt, rs)) in zip(axes.flat, panels.items()):
         for impl in dict.fromkeys(i for r in rs for i in r["gbps"]):
             pts = [(r["elements"], r["gbps"][impl]) for r in rs if impl in r["gbps"]]

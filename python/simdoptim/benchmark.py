@@ -40,8 +40,18 @@ import numpy as np
 import simdoptim
 
 from . import _console, _machine, _plotting
-from ._bench_rows import (  # noqa: F401 - re-exported: the rows are part of this module's API
-    _DEEPSPEED, _ENABLED, FULL, PEER_GROUPS, QUICK, ROWS, Case, Layout, _torch, missing_rows, public_kernels,
+from ._bench_rows import (  # re-exported: the rows are part of this module's API
+    _DEEPSPEED,
+    _ENABLED,
+    FULL,
+    PEER_GROUPS,
+    QUICK,
+    ROWS,
+    Case,
+    Layout,
+    _torch,
+    missing_rows,
+    public_kernels,
 )
 
 __all__ = [
@@ -197,7 +207,7 @@ def notes(results):
     """Sentences for under the table: why a peer's cell is empty (grouped by reason), and
     which implementations were timed with fewer rounds than asked for."""
     out = []
-    reasons = {}
+    reasons: dict[tuple[str, str], list[str]] = {}
     for r in results:
         for impl, why in r.get("not_run", {}).items():
             reasons.setdefault((impl, why), []).append(f"{r['kernel']} {r['dtype']} {r['layout']}")
@@ -205,7 +215,7 @@ def notes(results):
         rows = sorted(set(where), key=where.index)
         shown = ", ".join(rows[:6]) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
         out.append(f"{impl}: {why} ({shown})")
-    few = {}
+    few: dict[tuple[str, int], list[str]] = {}
     for r in results:
         for impl, n in r.get("samples", {}).items():
             if n < r.get("rounds", n):
@@ -272,7 +282,8 @@ def _peer_status(peers):
             parts.append(f"numpy {np.__version__} (simdoptim.reference)")
         elif p == "torch":
             torch = _torch()
-            parts.append(f"torch {torch.__version__}" if torch is not None else "torch: not installed, no torch columns")
+            parts.append(f"torch {torch.__version__}" if torch is not None
+                         else "torch: not installed, no torch columns")
         elif p == "deepspeed":
             if _DEEPSPEED.get("cls") is not None:
                 import deepspeed
@@ -302,11 +313,15 @@ def main(argv=None, out=None):
 
 
 def add_arguments(p):
-    p.add_argument("--full", action="store_true", help="the whole grid: 1e3..1e8, float32 and float64, 1 and all threads (4-10 min on 2 cores)")
-    p.add_argument("--json", metavar="FILE", help="also write the results, the environment and the machine's load as JSON")
-    p.add_argument("--png", metavar="FILE", help="also plot GB/s against size, a panel per kernel and dtype (needs matplotlib)")
+    p.add_argument("--full", action="store_true",
+                   help="the whole grid: 1e3..1e8, float32 and float64, 1 and all threads (4-10 min on 2 cores)")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the results, the environment and the machine's load as JSON")
+    p.add_argument("--png", metavar="FILE",
+                   help="also plot GB/s against size, a panel per kernel and dtype (needs matplotlib)")
     p.add_argument("--kernels", metavar="NAMES", help="comma-separated rows to run (default: all)")
-    p.add_argument("--sizes", metavar="N,N", help="comma-separated sizes in elements, e.g. 1e4,1e6 (overrides the grid)")
+    p.add_argument("--sizes", metavar="N,N",
+                   help="comma-separated sizes in elements, e.g. 1e4,1e6 (overrides the grid)")
     p.add_argument("--dtypes", metavar="D,D", help="comma-separated dtypes, of float32,float64")
     p.add_argument("--rounds", type=int, help="interleaved rounds per row (the median is reported)")
     p.add_argument("--peers", metavar="P,P", default=",".join(PEER_GROUPS),
@@ -388,7 +403,8 @@ def run_command(args, out=None):
     if getattr(args, "compare", None):
         from . import _bench_compare as bench_compare
 
-        return bench_compare.main(*args.compare, out=out)
+        old, new = args.compare  # nargs=2
+        return bench_compare.main(old, new, out=out)
     if getattr(args, "load", None) is not None:
         from . import _bench_load as bench_load
 

@@ -29,7 +29,7 @@ import numbers
 
 import numpy as np
 
-from . import _checks, batching, functional, reference, schedules
+from . import _checks, batching, functional, schedules
 
 __all__ = [
     "update_parameters_with_gd", "initialize_velocity", "update_parameters_with_momentum", "initialize_adam",
@@ -218,9 +218,9 @@ def random_mini_batches(X, Y, mini_batch_size=64, seed=0):
         raise ValueError(f"{func}: mini_batch_size must be >= 1, got {mini_batch_size}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"{func}: seed must be an int (or None), got {type(seed).__name__} {seed!r}")
-    if seed is not None and not 0 <= seed < 2 ** 32:
+    if seed is not None and not 0 <= int(seed) < 2 ** 32:
         raise ValueError(f"{func}: seed must be in [0, 2**32 - 1] (NumPy's legacy seed), got {seed}")
-    np.random.seed(seed)
+    np.random.seed(None if seed is None else int(seed))
     permutation = np.random.permutation(m)
     shuffled_X = _take_columns(X, permutation)
     shuffled_Y = _take_columns(Y, permutation)

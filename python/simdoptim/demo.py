@@ -34,8 +34,8 @@ import simdoptim
 
 from . import _console, _plotting, batching, functional, schedules
 
-__all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train", "train_all",
-           "optimizer_paths", "temperature_series", "run", "main"]
+__all__ = ["make_moons", "initialize_parameters", "forward", "compute_cost", "backward", "predict", "train",
+           "train_all", "optimizer_paths", "temperature_series", "run", "main"]
 
 
 def __dir__():
@@ -182,7 +182,7 @@ def runs(epochs_scale=1.0):
     e_fixed = max(1, round(10000 * epochs_scale))
     e_decay = max(1, round(5000 * epochs_scale))
     interval = max(1, round(1000 * epochs_scale))
-    out = []
+    out: list[tuple[str, str, str, float | schedules.StaircaseDecay, str, int]] = []
     for key in ("gd", "momentum", "adam"):
         out.append((key, OPTIMIZERS[key][0], key, 0.0007, "none", e_fixed))
     for key, lr0 in (("gd", 0.1), ("momentum", 0.1), ("adam", 0.01)):
@@ -251,7 +251,7 @@ SURFACES = {
                _saddle, (1.5, 1e-4), -0.25, (-1.0, 2.0, -1.6, 1.6), 300),
 }
 #: points worth marking on each surface: (x, y, marker, label)
-LANDMARKS = {
+LANDMARKS: dict[str, list[tuple[float, float, str, str | None]]] = {
     "bowl": [(0.0, 0.0, "P", "minimum (0, 0)")],
     "saddle": [(0.0, 0.0, "X", "saddle point (0, 0)"), (0.0, 1.0, "P", "minima (0, ±1)"), (0.0, -1.0, "P", None)],
 }
@@ -289,8 +289,8 @@ def optimizer_paths(surface, tol=SETTLE_TOL):
             opt.step(fn(w)[1])
             path.append(w.copy())
             values.append(fn(w)[0])
-        values = np.array(values)
-        out[name] = (np.array(path), values, _settled(values - fmin, tol), lr)
+        vals = np.array(values)
+        out[name] = (np.array(path), vals, _settled(vals - fmin, tol), lr)
     return out
 
 
@@ -314,12 +314,13 @@ def paths_table(paths_by_surface):
     for surface, paths in paths_by_surface.items():
         steps = SURFACES[surface][-1]
 
-        def fmt(n):
+        def fmt(n, steps=steps):
             return str(n) if n is not None else f">{steps}"
 
         cells.append([f"{surface}: f stays within 1e-3 of min"] + [fmt(paths[n][2]) for n, *_ in PATH_OPTIMIZERS])
         if surface == "saddle":
-            cells.append(["saddle: f drops below the saddle"] + [fmt(left_saddle(paths[n][1])) for n, *_ in PATH_OPTIMIZERS])
+            cells.append(["saddle: f drops below the saddle"]
+                         + [fmt(left_saddle(paths[n][1])) for n, *_ in PATH_OPTIMIZERS])
     return cells
 
 
@@ -396,8 +397,8 @@ def plot_boundaries(X, Y, rows, path):
         z = predict(grid, r["parameters"]).reshape(xx.shape)
         ax.contourf(xx, yy, z, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
         ax.scatter(X[0], X[1], c=np.where(Y[0] > 0.5, "tab:blue", "tab:red"), s=12, edgecolors="k", linewidths=0.3)
-        ax.set_title(f"{r['optimizer']}: {_decay_label(r)}\n{r['epochs']} epochs, training accuracy {r['accuracy']:.1%}",
-                     fontsize=9.5)
+        ax.set_title(f"{r['optimizer']}: {_decay_label(r)}\n"
+                     f"{r['epochs']} epochs, training accuracy {r['accuracy']:.1%}", fontsize=9.5)
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
     fig.suptitle("Decision boundaries of the 2-5-2-1 network on the two moons (red: class 0, blue: class 1)")
@@ -519,7 +520,7 @@ def plot_paths(surface, paths, path):
             ax2.plot(zero, np.full(zero.size, 1e-17), "|", color=COLORS[name], ms=8,
                      label=f"{label}: f − min f = 0 exactly in float64 (at {zero.size} steps from step {zero[0]}; "
                            f"no point on a log scale)")
-    for x, y, marker, label in LANDMARKS[surface]:
+    for x, y, marker, _label in LANDMARKS[surface]:
         zoom.plot(x, y, marker, color="k", ms=9, mfc="white", zorder=6)
     zoom.set_xlim(zx0, zx1)
     zoom.set_ylim(zy0, zy1)

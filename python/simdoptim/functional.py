@@ -11,11 +11,15 @@ Gradients may have any layout (one whose order differs from its parameter's is c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from . import _algorithms, _checks, _core
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
 
 __all__ = ["gd_update", "momentum_update", "rmsprop_update", "adam_update", "adam_pytorch_update", "adagrad_update",
            "ema_update", "round_to", "grad_norm", "ewma", "all_finite", "prepare"]
@@ -97,7 +101,8 @@ def momentum_update(params: Arrays, grads: Arrays, velocities: Arrays, *, lr: fl
     """
     if (type(lr) is float and 0.0 <= lr < _INF and type(beta) is float and 0.0 <= beta < 1.0
             and (form == "ema" or form == "sum") and type(form) is str and (nesterov is True or nesterov is False)
-            and type(weight_decay) is float and 0.0 <= weight_decay < _INF and (names is None or _names_ok(names, params))
+            and type(weight_decay) is float and 0.0 <= weight_decay < _INF
+            and (names is None or _names_ok(names, params))
             and _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor)):
         _core.update("momentum_update", "momentum", params, grads, [velocities],
                      (lr, beta, form == "sum", nesterov, weight_decay, 0.0), step, names)  # 0.0: dampening
@@ -152,8 +157,9 @@ def rmsprop_update(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: fl
         return None
     _checks.check_step("rmsprop_update", step)
     return _rmsprop("rmsprop_update", params, square_avgs, lr=lr, beta2=beta2, eps=eps, eps_root=eps_root,
-                    weight_decay=weight_decay, momentum=momentum, grad_avgs=grad_avgs, momentum_buffers=momentum_buffers,
-                    names=names, max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed,
+                    weight_decay=weight_decay, momentum=momentum, grad_avgs=grad_avgs,
+                    momentum_buffers=momentum_buffers, names=names, max_grad_norm=max_grad_norm, copies=copies,
+                    rounding=rounding, seed=seed,
                     first_tensor=first_tensor).run(grads, step, grad_scale=grad_scale)
 
 
@@ -310,7 +316,8 @@ def _plain(step, grad_scale, max_grad_norm, copies, rounding, seed, first_tensor
 def _lowp(func, max_grad_norm, copies, rounding, seed, first_tensor):
     """The checked mixed-precision options of an update, as _core.update takes them."""
     return {"copies": copies, "max_grad_norm": _checks.check_max_grad_norm(func, "max_grad_norm", max_grad_norm),
-            "stochastic": _checks.check_rounding(func, rounding) == "stochastic", "seed": _checks.check_seed(func, seed),
+            "stochastic": _checks.check_rounding(func, rounding) == "stochastic",
+            "seed": _checks.check_seed(func, seed),
             "first_tensor": _check_first_tensor(func, first_tensor)}
 
 
@@ -329,17 +336,18 @@ class _Call:
         self.func, self.op, self.params, self.states, self.values = func, op, params, states, values
         self.labels, self.arg_names, self.stepped, self.lowp = labels, arg_names, stepped, lowp or {}
 
-    def run(self, grads, step, outs=None, grad_scale=None):
+    def run(self, grads: Arrays, step: int, outs: Arrays | None = None,
+            grad_scale: float | None = None) -> float | None:
         if grad_scale is not None:
             grad_scale = _checks.check_grad_scale(self.func, grad_scale)
         return _core.update(self.func, self.op, self.params, grads, self.states, self.values, step=step,
                             labels=self.labels, outs=outs, arg_names=self.arg_names, grad_scale=grad_scale,
                             **self.lowp)
 
-    def plan(self):
+    def plan(self) -> _core.Plan:
         lowp = dict(self.lowp)
-        plan = _core.Plan(self.func, self.op, self.params, self.states, None, 1, self.labels, *self.arg_names,
-                          copies=lowp.pop("copies", None))
+        plan = _core.Plan(self.func, self.op, self.params, self.states, None, 1, self.labels, self.arg_names[0],
+                          self.arg_names[1], copies=lowp.pop("copies", None))
         plan.set_hyper(0, self.values)
         if lowp:
             plan.set_clip(0, lowp["max_grad_norm"])
@@ -349,38 +357,48 @@ class _Call:
         return plan
 
 
-def _gd(func, params, *, lr, weight_decay=0.0, names=None, max_grad_norm=None, copies=None, rounding="nearest",
-        seed=0, first_tensor=0):
+def _gd(func: str, params: Arrays, *, lr: float, weight_decay: float = 0.0, names: Sequence[str] | None = None,
+        max_grad_norm: float | None = None, copies: Sequence[np.ndarray | None] | None = None,
+        rounding: str = "nearest", seed: int = 0, first_tensor: int = 0) -> _Call:
     hp = _algorithms.check_hyper(func, _algorithms.GD, {"lr": lr, "weight_decay": weight_decay}, params)
     return _Call(func, "gd", params, None, _algorithms.GD.values(hp), _checks.check_names(func, names, params),
                  lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
 
 
-def _momentum(func, params, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None,
-              max_grad_norm=None, copies=None, rounding="nearest", seed=0, first_tensor=0):
-    hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form,
-                                                             "nesterov": nesterov, "weight_decay": weight_decay}, params)
+def _momentum(func: str, params: Arrays, velocities: Arrays, *, lr: float, beta: float = 0.9, form: str = "ema",
+              nesterov: bool = False, weight_decay: float = 0.0, names: Sequence[str] | None = None,
+              max_grad_norm: float | None = None, copies: Sequence[np.ndarray | None] | None = None,
+              rounding: str = "nearest", seed: int = 0, first_tensor: int = 0) -> _Call:
+    hp = _algorithms.check_hyper(func, _algorithms.Momentum,
+                                 {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
+                                  "weight_decay": weight_decay}, params)
     return _Call(func, "momentum", params, [velocities], _algorithms.Momentum.values(hp),
                  _checks.check_names(func, names, params),
                  lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
 
 
-def _rmsprop(func, params, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_root=0.0, weight_decay=0.0, momentum=0.0,
-             grad_avgs=None, momentum_buffers=None, names=None, max_grad_norm=None, copies=None, rounding="nearest",
-             seed=0, first_tensor=0):
+def _rmsprop(func: str, params: Arrays, square_avgs: Arrays, *, lr: float, beta2: float = 0.99, eps: float = 1e-8,
+             eps_root: float = 0.0, weight_decay: float = 0.0, momentum: float = 0.0, grad_avgs: Arrays | None = None,
+             momentum_buffers: Arrays | None = None, names: Sequence[str] | None = None,
+             max_grad_norm: float | None = None, copies: Sequence[np.ndarray | None] | None = None,
+             rounding: str = "nearest", seed: int = 0, first_tensor: int = 0) -> _Call:
     hp = _algorithms.check_hyper(func, _algorithms.RMSprop, {
         "lr": lr, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
         "momentum": momentum, "centered": grad_avgs is not None}, params)
     if hp["momentum"] != 0.0 and momentum_buffers is None:
         raise ValueError(f"{func}: momentum_buffers is required when momentum > 0")
     states = [square_avgs, grad_avgs, momentum_buffers if hp["momentum"] != 0.0 else None]
-    return _Call(func, "rmsprop", params, states, _algorithms.RMSprop.values(hp), _checks.check_names(func, names, params),
+    return _Call(func, "rmsprop", params, states, _algorithms.RMSprop.values(hp),
+                 _checks.check_names(func, names, params),
                  lowp=_lowp(func, max_grad_norm, copies, rounding, seed, first_tensor))
 
 
-def _adam(func, params, exp_avgs, exp_avg_sqs, *, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, eps_root=0.0,
-          weight_decay=0.0, decoupled=False, max_exp_avg_sqs=None, names=None, order="literal", max_grad_norm=None,
-          copies=None, rounding="nearest", seed=0, first_tensor=0):
+def _adam(func: str, params: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, lr: float = 0.001,
+          beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, eps_root: float = 0.0,
+          weight_decay: float = 0.0, decoupled: bool = False, max_exp_avg_sqs: Arrays | None = None,
+          names: Sequence[str] | None = None, order: str = "literal", max_grad_norm: float | None = None,
+          copies: Sequence[np.ndarray | None] | None = None, rounding: str = "nearest", seed: int = 0,
+          first_tensor: int = 0) -> _Call:
     hp = _algorithms.check_hyper(func, _algorithms.Adam, {
         "lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eps_root": eps_root, "weight_decay": weight_decay,
         "decoupled": decoupled, "amsgrad": max_exp_avg_sqs is not None, "order": order}, params)
@@ -395,23 +413,26 @@ def _check_first_tensor(func, value):
     return value
 
 
-def _adagrad(func, params, state_sums, *, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0, maximize=False,
-             names=None):
+def _adagrad(func: str, params: Arrays, state_sums: Arrays, *, lr: float = 0.01, lr_decay: float = 0.0,
+             eps: float = 1e-10, weight_decay: float = 0.0, maximize: bool = False,
+             names: Sequence[str] | None = None) -> _Call:
     hp = _algorithms.check_hyper(func, _algorithms.Adagrad, {
         "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}, params)
     return _Call(func, "adagrad", params, [state_sums], _algorithms.Adagrad.values(hp),
                  _checks.check_names(func, names, params), stepped=True)
 
 
-def _ema(func, averages, *, beta, bias_correction=False, names=None):
+def _ema(func: str, averages: Arrays, *, beta: float, bias_correction: bool = False,
+         names: Sequence[str] | None = None) -> _Call:
     hp = _algorithms.check_hyper(func, _algorithms.EMA, {"beta": beta, "bias_correction": bias_correction}, averages)
     return _Call(func, "ema", averages, None, _algorithms.EMA.values(hp), _checks.check_names(func, names, averages),
                  ("averages", "values"), stepped=True)
 
 
-_BUILDERS = {gd_update: _gd, momentum_update: _momentum, rmsprop_update: _rmsprop, adam_update: _adam,
-             adam_pytorch_update: lambda func, *a, **k: _adam(func, *a, order="pytorch", **k), adagrad_update: _adagrad,
-             ema_update: _ema}
+_BUILDERS: dict[Callable[..., Any], Callable[..., _Call]] = {
+    gd_update: _gd, momentum_update: _momentum, rmsprop_update: _rmsprop, adam_update: _adam,
+    adam_pytorch_update: lambda func, *a, **k: _adam(func, *a, order="pytorch", **k), adagrad_update: _adagrad,
+    ema_update: _ema}
 
 
 def prepare(update, params, *state, **options):
@@ -446,8 +467,8 @@ def prepare(update, params, *state, **options):
     return build(update.__name__, params, *state, **options).plan()
 
 
-def round_to(x, dtype, rounding: str = "nearest", *, seed: int = 0, step: int = 0, tensor: int = 0,
-             stream: int = 0) -> np.ndarray:
+def round_to(x: ArrayLike, dtype: DTypeLike, rounding: str = "nearest", *, seed: int = 0, step: int = 0,
+             tensor: int = 0, stream: int = 0) -> np.ndarray:
     r"""``x`` (as float32) rounded to ``dtype`` by the kernels' stores: the bits of
     :func:`simdoptim.reference.round_to` (nearest even, or stochastic with the random bits an
     update draws for buffer ``stream`` of tensor ``tensor`` at step ``step`` with ``seed``;
@@ -478,13 +499,13 @@ def grad_norm(grads: Arrays, grad_scale: float | None = None, params: Arrays | N
     laid = []
     for i, g in enumerate(grads):
         ref = g if params is None else params[i]
-        order = "F" if ref.flags.f_contiguous and not ref.flags.c_contiguous else "C"
+        order: Literal["C", "F"] = "F" if ref.flags.f_contiguous and not ref.flags.c_contiguous else "C"
         ok = g.flags.aligned and (g.flags.f_contiguous if order == "F" else g.flags.c_contiguous)
         laid.append(g if ok else np.array(g, order=order))
     return _core._grad_norm(laid, None if grad_scale is None else float(grad_scale))
 
 
-def ewma(series, beta: float, bias_correction: bool = True, axis: int = -1) -> np.ndarray:
+def ewma(series: ArrayLike, beta: float, bias_correction: bool = True, axis: int = -1) -> np.ndarray:
     r"""Exponentially weighted average of whole series along ``axis`` (many series at once):
     :math:`v_0 = 0`, :math:`v_t = \beta v_{t-1} + (1-\beta)\theta_t`, result :math:`v_t/(1-\beta^t)`
     (bias correction) or :math:`v_t`.

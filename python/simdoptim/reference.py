@@ -9,8 +9,9 @@ give bit-identical float32 and float64 results. Conventions:
   ``lr`` the learning rate (alpha). Every update is element-wise and in place.
 * A Python float hyper-parameter meets a float32 array as NumPy casts it: rounded to
   float32 once. Hyper-parameters are first converted with ``float()`` (an ``np.float64``
-  would otherwise promote a float32 array to float64 under NumPy 2's rules). Scalars derived from hyper-parameters (``1 - beta``, the bias corrections
-  ``1 - beta**t``, the AdamW factor ``1 - lr*weight_decay``) are computed in float64 first.
+  would otherwise promote a float32 array to float64 under NumPy 2's rules). Scalars derived
+  from hyper-parameters (``1 - beta``, the bias corrections ``1 - beta**t``, the AdamW factor
+  ``1 - lr*weight_decay``) are computed in float64 first.
 * An expression ``a * b / c`` is evaluated left to right, ``(a * b) / c``.
 
 Low precision (float16, and bfloat16 from ml_dtypes): a float16/bfloat16 array is computed in
@@ -332,7 +333,7 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None, step=1, grad_s
 
     ``weight_decay`` is the L2 term of the cost, ``lambda/B`` in the course's notation.
     The caller's gradient arrays are never modified.
-    
+
     Args:
         params: list of parameter arrays (float32 or float64; any shape; the reference also
             updates strided views in place), updated in place.
@@ -375,9 +376,9 @@ def gd_update(params, grads, *, lr, weight_decay=0.0, names=None, step=1, grad_s
     return frame.norm
 
 
-def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0, names=None,
-                    step=1, grad_scale=None, max_grad_norm=None, copies=None, rounding="nearest", seed=0,
-                    first_tensor=0):
+def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nesterov=False, weight_decay=0.0,
+                    names=None, step=1, grad_scale=None, max_grad_norm=None, copies=None, rounding="nearest",
+                    seed=0, first_tensor=0):
     r"""Gradient descent with momentum, in place. With ``c = 1 - beta`` (``form="ema"``, the
     course's form) or ``c = 1`` (``form="sum"``, PyTorch's SGD with dampening 0):
 
@@ -387,7 +388,7 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
 
     The two forms are the same method: ``form="sum"`` with ``lr`` equals ``form="ema"`` with
     ``lr / (1 - beta)``. ``v`` starts at zero; weight decay is added to ``g`` first.
-    
+
     Args:
         params, grads, names: as in :func:`gd_update`.
         velocities: one velocity per parameter (its shape and dtype), updated in place; zeros
@@ -414,8 +415,9 @@ def momentum_update(params, grads, velocities, *, lr, beta=0.9, form="ema", nest
     Source: the course's ``update_parameters_with_momentum``; Sutskever et al. 2013 (Nesterov); ``torch.optim.SGD``.
     """
     func = "momentum_update"
-    hp = _algorithms.check_hyper(func, _algorithms.Momentum, {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
-                                                             "weight_decay": weight_decay}, params)
+    hp = _algorithms.check_hyper(func, _algorithms.Momentum,
+                                 {"lr": lr, "beta": beta, "form": form, "nesterov": nesterov,
+                                  "weight_decay": weight_decay}, params)
     _checks.check_step(func, step)
     frame = _frame_args(func, params, grads, (("velocities", velocities),), names, grad_scale=grad_scale,
                         max_grad_norm=max_grad_norm, copies=copies, rounding=rounding, seed=seed, step=int(step),
@@ -463,7 +465,7 @@ def rmsprop_update(params, grads, square_avgs, *, lr, beta2=0.99, eps=1e-8, eps_
     divides by the gradient's standard deviation, which a constant gradient does not have.
     Momentum > 0 (pass ``momentum_buffers``):
     ``b <- momentum b + g / (sqrt(.) + eps)``, ``w <- w - lr b`` (PyTorch's variant).
-    
+
     Args:
         params, grads, names: as in :func:`gd_update`.
         square_avgs, grad_avgs, momentum_buffers: state lists (the parameters' shapes and
@@ -734,7 +736,7 @@ def ema_update(averages, values, *, beta, step, bias_correction=False, outs=None
 
     With ``outs``, each ``outs[i]`` receives the average of this step, divided by
     ``1 - beta**step`` when ``bias_correction`` (``v_0 = 0`` biases early values toward 0).
-    
+
     Args:
         averages: list of average arrays, updated in place.
         values: the new value for each average (its shape and dtype, any layout).
