@@ -111,7 +111,7 @@ void adam_general(const AdamHyper& h, const Slot& s, std::size_t begin, std::siz
     void* const copy = std::is_same_v<P, float> ? s.param_copy : nullptr;  // masters are float32
     const DType copy_dtype = s.copy_dtype;
     alignas(64) std::uint32_t rnd[4][kRandomBatch];
-    auto body = [&](auto tag, std::size_t i, std::size_t j) {
+    auto body = [&](auto tag, std::size_t i, std::size_t j) SIMDOPTIM_BODY {
         using V = decltype(tag);
         V wi = load_as<V>(w + i);
         V gi = prologue(load_as<V>(g + i));                                  // g = g / S; g = g * clip
@@ -147,7 +147,7 @@ void adam_general(const AdamHyper& h, const Slot& s, std::size_t begin, std::siz
         }
     };
     if (!stochastic) {
-        for_each_lane_block<T>(begin, end, [&](auto tag, std::size_t i) { body(tag, i, 0); });
+        for_each_lane_block<T>(begin, end, [&](auto tag, std::size_t i) SIMDOPTIM_BODY { body(tag, i, 0); });
         return;
     }
     const std::uint64_t seed = s.common->seed, step = s.common->step;
@@ -159,7 +159,7 @@ void adam_general(const AdamHyper& h, const Slot& s, std::size_t begin, std::siz
             fill_random(rnd[2], base, s.index, 2, step, seed);
             if constexpr (AMSGRAD) fill_random(rnd[3], base, s.index, 3, step, seed);
         }
-        for_each_lane_block<T>(b0, b1, [&](auto tag, std::size_t i) { body(tag, i, i - base); });
+        for_each_lane_block<T>(b0, b1, [&](auto tag, std::size_t i) SIMDOPTIM_BODY { body(tag, i, i - base); });
         b0 = b1;
     }
 }

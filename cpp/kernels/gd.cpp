@@ -24,7 +24,7 @@ void gd_range(const GDHyper& h, const Slot& s, std::size_t begin, std::size_t en
     void* const copy = EXTRAS ? s.param_copy : nullptr;
     const DType copy_dtype = s.copy_dtype;
     alignas(64) std::uint32_t rnd[4][kRandomBatch];
-    for_each_element<T>(s, begin, end, stochastic, 1u, rnd, [&](auto tag, std::size_t i, std::size_t j) {
+    for_each_element<T>(s, begin, end, stochastic, 1u, rnd, [&](auto tag, std::size_t i, std::size_t j) SIMDOPTIM_BODY {
         using V = decltype(tag);
         V wi = load_as<V>(w + i);
         V gi = load_as<V>(g + i);

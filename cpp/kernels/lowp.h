@@ -327,7 +327,7 @@ template <class T, class Body>
 void for_each_element(const Slot& s, std::size_t begin, std::size_t end, bool stochastic, unsigned streams,
                       std::uint32_t (&rnd)[4][kRandomBatch], Body&& body) {
     if (!stochastic) {
-        for_each_lane_block<T>(begin, end, [&](auto tag, std::size_t i) { body(tag, i, std::size_t(0)); });
+        for_each_lane_block<T>(begin, end, [&](auto tag, std::size_t i) SIMDOPTIM_BODY { body(tag, i, std::size_t(0)); });
         return;
     }
     const std::uint64_t seed = s.common->seed, step = s.common->step;
@@ -335,7 +335,7 @@ void for_each_element(const Slot& s, std::size_t begin, std::size_t end, bool st
         const std::size_t base = b0 / kRandomBatch * kRandomBatch, b1 = std::min(end, base + kRandomBatch);
         for (unsigned k = 0; k < 4; ++k)
             if (streams & (1u << k)) fill_random(rnd[k], base, s.index, k, step, seed);
-        for_each_lane_block<T>(b0, b1, [&](auto tag, std::size_t i) { body(tag, i, i - base); });
+        for_each_lane_block<T>(b0, b1, [&](auto tag, std::size_t i) SIMDOPTIM_BODY { body(tag, i, i - base); });
         b0 = b1;
     }
 }

@@ -27,7 +27,7 @@ void momentum_range(const MomentumHyper& h, const Slot& s, std::size_t begin, st
     const DType copy_dtype = s.copy_dtype;
     const unsigned streams = (is_lowp<P> ? 1u : 0u) | (is_lowp<S> ? 2u : 0u);
     alignas(64) std::uint32_t rnd[4][kRandomBatch];
-    for_each_element<T>(s, begin, end, stochastic, streams, rnd, [&](auto tag, std::size_t i, std::size_t j) {
+    for_each_element<T>(s, begin, end, stochastic, streams, rnd, [&](auto tag, std::size_t i, std::size_t j) SIMDOPTIM_BODY {
         using V = decltype(tag);
         V wi = load_as<V>(w + i);
         V gi = load_as<V>(g + i);

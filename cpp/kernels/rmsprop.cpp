@@ -33,7 +33,7 @@ void rmsprop_range(const RMSpropHyper& h, const Slot& s, std::size_t begin, std:
     const DType copy_dtype = s.copy_dtype;
     const unsigned streams = (is_lowp<P> ? 1u : 0u) | (is_lowp<S> ? (2u | (CENTERED ? 4u : 0u) | (MOMENTUM ? 8u : 0u)) : 0u);
     alignas(64) std::uint32_t rnd[4][kRandomBatch];
-    for_each_element<T>(s, begin, end, stochastic, streams, rnd, [&](auto tag, std::size_t i, std::size_t j) {
+    for_each_element<T>(s, begin, end, stochastic, streams, rnd, [&](auto tag, std::size_t i, std::size_t j) SIMDOPTIM_BODY {
         using V = decltype(tag);
         V wi = load_as<V>(w + i);
         V gi = load_as<V>(g + i);
