@@ -6,9 +6,11 @@
 
 ``SGD``, ``Adam``, ``AdamW``, ``RMSprop`` and ``Adagrad`` are ``torch.optim.Optimizer``
 subclasses with torch's constructor signatures, defaults and state format. They update
-float32/float64 CPU tensors in place, with no copies (the kernels write the tensors' own
-memory), every parameter of every group in one compiled call with the GIL released. lr
-schedulers, ``torch.amp.GradScaler``, closures, step hooks, ``state_dict``/``load_state_dict``
+float32/float64 CPU tensors (all but Adagrad also float16/bfloat16 ones: state in the
+parameter's dtype as torch keeps it, float32 arithmetic, each store rounded to nearest;
+bfloat16 needs ml_dtypes) in place, with no copies (the kernels write the tensors' own memory),
+every parameter of every group in one compiled call with the GIL released. lr schedulers,
+``torch.amp.GradScaler``, closures, step hooks, ``state_dict``/``load_state_dict``
 (interchangeable with torch.optim's), ``DistributedDataParallel`` and
 ``ZeroRedundancyOptimizer(optimizer_class=simdoptim.torch.AdamW)`` work as with torch.optim.
 

@@ -502,7 +502,7 @@ class SGD(_SimdOptimizer):
                d = g + \mu b \ (\text{nesterov}) \text{ or } b,\quad w \leftarrow w - \alpha d
 
     Args (torch's names and defaults): params (an iterable of tensors or of parameter groups,
-    float32/float64 CPU tensors); lr (1e-3, a float or a 0-d tensor); momentum :math:`\mu` (0);
+    float32/float64/float16/bfloat16 CPU tensors); lr (1e-3, a float or a 0-d tensor); momentum :math:`\mu` (0);
     dampening :math:`\tau` (0); weight_decay :math:`\lambda` (0); nesterov (False; needs momentum > 0
     and dampening 0); maximize (False); foreach, fused (accepted and ignored: every step is one
     compiled call); differentiable (must be False).
