@@ -22,7 +22,7 @@
 // An update's per-vector body (a lambda) inlined into its loop: GCC otherwise keeps the bigger
 // bodies (the low-precision ones, with their conversions and both rounding paths) out of
 // line, a call per vector that reloads every captured hyper-parameter.
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(SIMDOPTIM_SANITIZE)
 #define SIMDOPTIM_BODY __attribute__((always_inline))
 #else
 #define SIMDOPTIM_BODY
