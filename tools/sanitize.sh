@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 VENV=build/sanitize-venv
 [ -x "$VENV/bin/python" ] || "$PY" -m venv --system-site-packages "$VENV"
-"$VENV/bin/python" -m pip install --quiet "numpy>=1.23" "pytest>=7" "hypothesis>=6"
+# ml_dtypes: the bfloat16 kernels are instrumented too (their tests skip without it)
+"$VENV/bin/python" -m pip install --quiet "numpy>=1.23" "pytest>=7" "hypothesis>=6" "ml_dtypes>=0.3"
 # reuse the build tools when they are installed, else let pip fetch them (build isolation)
 ISOLATION=""
 "$VENV/bin/python" -c "import scikit_build_core, pybind11" 2>/dev/null && ISOLATION=--no-build-isolation
