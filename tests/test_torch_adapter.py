@@ -443,6 +443,33 @@ def test_grad_scaler_unscales_and_skips_inside_the_step():
     assert _maxdiff(list(models[0].parameters()), list(models[1].parameters())) <= bound("adamw", dict(lr=0.01), 7, 5.0)
 
 
+def test_grad_scaler_with_unscale_and_clipping_divides_once():
+    # scaler.unscale_(opt) before step (to clip): GradScaler then hands the step no scale, so
+    # the kernels must not divide again. Plain SGD, which (unlike Adam) a second division by
+    # the scale would slow by 2^10.
+    torch.manual_seed(1)
+    models = [torch.nn.Linear(8, 4) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    w0 = [p.detach().clone() for p in models[0].parameters()]
+    opt = st.SGD(models[0].parameters(), lr=0.1)
+    topt = torch.optim.SGD(models[1].parameters(), lr=0.1, foreach=False)
+    scalers = [torch.amp.GradScaler("cpu", init_scale=2.0 ** 10) for _ in range(2)]
+    x, y = torch.randn(16, 8), torch.randn(16, 4)
+    for _ in range(5):
+        for m, o, sc in zip(models, (opt, topt), scalers):
+            o.zero_grad()
+            sc.scale(torch.nn.functional.mse_loss(m(x), y)).backward()
+            sc.unscale_(o)
+            torch.nn.utils.clip_grad_norm_(m.parameters(), 0.5)
+            sc.step(o)
+            sc.update()
+    ours, theirs = list(models[0].parameters()), list(models[1].parameters())
+    # w - lr*g in both, from the same gradients while the weights agree: a few float32 ulps of
+    # weights below 1 over 5 steps (5 x 2 x 2^-24 = 6e-7)
+    assert _maxdiff(ours, theirs) <= 1e-6
+    assert _maxdiff(ours, w0) > 1e-3  # moved by the full step (a double division: < 1e-4)
+
+
 def test_closure_hooks_and_zero_grad():
     p = torch.nn.Parameter(torch.ones(3))
     opt = st.SGD([p], lr=0.1)
