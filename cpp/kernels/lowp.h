@@ -30,14 +30,11 @@
 
 #include "simd.h"
 
-// The loads, stores and conversions below run once per vector of an update: always inlined
-// (GCC otherwise keeps store_rounded, with both rounding paths, out of line in the bigger
-// kernels, a call per vector that cost more than the store).
-#if defined(__GNUC__) && !defined(SIMDOPTIM_SANITIZE)
-#define SIMDOPTIM_LANE inline __attribute__((always_inline))
-#else
-#define SIMDOPTIM_LANE inline
-#endif
+// The loads, stores and conversions below run once per vector of an update: always inlined,
+// as the bodies that call them (SIMDOPTIM_BODY, simd.h: GCC otherwise keeps store_rounded,
+// with both rounding paths, out of line in the bigger kernels, a call per vector that cost
+// more than the store).
+#define SIMDOPTIM_LANE inline SIMDOPTIM_BODY
 
 namespace simdoptim {
 namespace SIMDOPTIM_TARGET {
