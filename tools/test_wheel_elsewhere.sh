@@ -43,10 +43,10 @@ wheel_for() {  # the one repaired wheel of dist/ for a cpXY tag
     echo "$found"
 }
 
-copy_tests() {  # the suite and its pytest settings, away from the sources
+copy_tests() {  # the suite, its pytest settings and the files it reads, away from the sources
     rm -rf "$1" && mkdir -p "$1"
-    cp -r tests "$1/tests"
-    cp pyproject.toml "$1/"
+    cp -r tests examples "$1/"
+    cp pyproject.toml README.md "$1/"
     find "$1/tests" -name __pycache__ -prune -exec rm -rf {} +
 }
 
