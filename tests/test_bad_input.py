@@ -129,6 +129,8 @@ CASES = [
     Case("non-native byte order", lambda B: adam_update_call(B, args=adam_args(p=big_endian(f32(7)), g=big_endian(f32(7)),
                                                                               m=big_endian(f32(7)), v=big_endian(f32(7)))),
          TypeError, "params[0]"),
+    Case("non-native byte order of a gradient", lambda B: adam_update_call(B, args=adam_args(g=big_endian(f32(7)))),
+         TypeError, "grads[0] has non-native byte order (>f4); convert it with .astype(float32)"),
     Case("shape mismatch", lambda B: adam_update_call(B, args=adam_args(g=f32(6))), ValueError, "grads[0]"),
     Case("state shape mismatch", lambda B: adam_update_call(B, args=adam_args(v=f32(8))), ValueError, "exp_avg_sqs[0]"),
     Case("list lengths differ", lambda B: functional_call(B.adam_update, ([f32(3), f32(3)], [f32(3)], [f32(3), f32(3)],
@@ -344,7 +346,34 @@ CASES = [
     Case("set max_grad_norm a string", lambda B: opt_call(B, lambda o: setattr(o, "max_grad_norm", "1")), TypeError,
          "max_grad_norm"),
     Case("set rounding unknown", lambda B: opt_call(B, lambda o: setattr(o, "rounding", "odd")), ValueError, "rounding"),
+    Case("ctor state_dtype float64 for float32 params", lambda B: ctor_call(B, lambda: [f32(3)], state_dtype="float64"),
+         TypeError, "state_dtype='float64' cannot hold the state of params[0] (float32)"),
+    Case("ctor state_dtype float16 for float64 params", lambda B: ctor_call(B, lambda: {"W": np.ones(3)},
+                                                                            state_dtype=np.float16),
+         TypeError, "state_dtype='float16' cannot hold the state of params['W'] (float64)"),
+    Case("ctor empty list", lambda B: ctor_call(B, lambda: []), ValueError, "params holds no arrays"),
+    Case("ctor empty dict", lambda B: ctor_call(B, lambda: {}, cls="GD", lr=0.1), ValueError, "params holds no arrays"),
+    Case("step grads has W and dW", lambda B: opt_call(B, lambda o: o.step({"dW": f32(3, 4), "W": f32(3, 4),
+                                                                              "db": f32(4)})),
+         ValueError, "grads has both 'W' and 'dW'"),
+    Case("step one dict for groups sharing a name", lambda B: _groups_call(B, lambda o: o.step({"W": f32(3)})),
+         ValueError, "parameter groups 0 and 1 both have a parameter named 'W'"),
 ]
+
+
+def _groups_call(B, action):
+    """Two groups whose params are dicts with the same name: one dict of gradients cannot
+    say which 'W' it is for (a list with one dict per group can)."""
+    params = [{"params": {"W": f32(3)}}, {"params": {"W": f32(3)}, "lr": 0.5}]
+    arrays = [g["params"]["W"] for g in params]
+
+    def make():
+        return B.GD([{**g, "params": {"W": g["params"]["W"].copy()}} for g in params], lr=0.1)
+
+    opt = B.GD(params, lr=0.1)
+    good = lambda: [{"W": f32(3, value=0.5)}, {"dW": f32(3, value=2.0)}]  # noqa: E731
+    opt.step(good())
+    return Call(lambda: action(opt), arrays, opt, make, good)
 
 
 def _take_call(B, idx=None, out=None, axis=0):
@@ -409,9 +438,12 @@ def test_bad_input_is_refused_before_anything_is_written(case, backend):
 
 
 def _arrays(params):
+    """The arrays of a params structure: one array, a list, a dict, or (groups) a list of those."""
     if isinstance(params, dict):
-        return list(params.values())
-    return params if isinstance(params, list) else [params]
+        params = list(params.values())
+    if not isinstance(params, list):
+        return [params]
+    return [a for item in params for a in (_arrays(item) if isinstance(item, (dict, list)) else [item])]
 
 
 def test_table_covers_every_public_function():
@@ -471,3 +503,21 @@ def test_fast_functions_have_the_reference_signatures():
         assert [(p.name, p.kind, p.default) for p in fast.parameters.values()] == \
             [(p.name, p.kind, p.default) for p in ref.parameters.values()], name
         assert getattr(functional, name).__doc__, name
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+@pytest.mark.parametrize("make", [
+    lambda B: B.Adam([np.ones(3, np.int32)]),
+    lambda B: B.Adagrad([np.ones(3, np.float16)]),
+    lambda B: B.Adam([np.ones(3), np.ones(3, np.float32)], state_dtype="float16"),
+    lambda B: (lambda a: B.Momentum([a, a], lr=0.1))(np.ones(3)),
+    lambda B: B.RMSprop({"W": readonly(np.ones(3))}, lr=0.1),
+], ids=["int params", "float16 Adagrad", "state_dtype", "same array twice", "read-only"])
+def test_constructor_errors_name_the_class_not_the_step(make, backend):
+    """The plan built by the constructor checks what a step checks; its messages must start
+    with the class ('Adam: ...'), since no step was called."""
+    with pytest.raises((TypeError, ValueError)) as info:
+        make(backend)
+    msg = str(info.value)
+    assert ".step" not in msg.split(":")[0], msg
+    assert msg.split(":")[0] in ("Adam", "Adagrad", "Momentum", "RMSprop"), msg

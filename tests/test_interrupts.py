@@ -10,6 +10,7 @@ update returned, the interrupt surfaced, and ``t`` was never advanced.)
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 
@@ -29,6 +30,19 @@ CASES = {
 }
 SIZE = {"fast": 4_000_000, "reference": 500_000}
 TRIALS = 6
+
+
+@pytest.fixture(autouse=True)
+def sigint_raises_keyboard_interrupt():
+    """Python turns SIGINT into KeyboardInterrupt only where SIGINT was not ignored when it
+    started; a shell starts background jobs (``cmd &``, ``nohup``) with SIGINT ignored, and
+    there ``_thread.interrupt_main()`` does nothing. The tests simulate Ctrl-C in a process
+    that handles it, so they install Python's default handler for their duration."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _interrupted_loop(step, step_seconds, rng):

@@ -508,10 +508,26 @@ def test_checkpoint_refuses_master_mismatch():
     p = np.ones(5, np.float16)
     a = simdoptim.Adam([p], master_weights=True)
     b = simdoptim.Adam([np.ones(5, np.float16)])
-    with pytest.raises(ValueError, match="master weights"):
+    with pytest.raises(ValueError, match="the state has master weights but this optimizer keeps none"):
         b.load_state_dict(a.state_dict())
-    with pytest.raises(ValueError, match="master weights"):
+    with pytest.raises(ValueError, match="the state has no master weights but this optimizer keeps them"):
         a.load_state_dict(b.state_dict())
+
+
+@needs_bf16
+@pytest.mark.parametrize("backend", [simdoptim, reference], ids=["fast", "reference"])
+def test_averages_of_low_precision_values_are_float64(backend):
+    """EMA and ewma read float16/bfloat16 values (exactly representable in float64) and
+    average them in float64, as they do integers."""
+    for dt in (np.float16, BF16):
+        x = np.array([0.5, 1.25, -3.0, 1e-2], dt)
+        ema = backend.EMA(0.9)
+        got = ema.update([x])[0]
+        assert got.dtype == np.float64
+        assert got.tobytes() == backend.EMA(0.9).update([x.astype(np.float64)])[0].tobytes()
+        series = backend.ewma(x, 0.9)
+        assert series.dtype == np.float64
+        assert series.tobytes() == backend.ewma(x.astype(np.float64), 0.9).tobytes()
 
 
 def test_old_states_without_the_new_options_still_load():

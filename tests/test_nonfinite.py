@@ -87,8 +87,12 @@ def test_default_propagates_like_numpy(backend):
 
 
 @pytest.mark.parametrize("isa", simdoptim.cpu_info()["isas"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, "bfloat16"])
 def test_all_finite_finds_every_position_on_every_path(isa, dtype):
+    finfo = np.finfo
+    if dtype == "bfloat16":
+        ml_dtypes = pytest.importorskip("ml_dtypes", reason="bfloat16 needs ml_dtypes")
+        dtype, finfo = ml_dtypes.bfloat16, ml_dtypes.finfo
     core = simdoptim._core
     old, grain = core.cpu_info()["isa"], core.cpu_info()["parallel_grain"]
     core._select_isa(isa)
@@ -102,8 +106,10 @@ def test_all_finite_finds_every_position_on_every_path(isa, dtype):
                     arrays[1][pos] = bad
                     assert not simdoptim.all_finite(arrays), (n, pos, bad)
                     assert not reference.all_finite(arrays)
-        big = np.full(100, np.finfo(dtype).max, dtype)  # large but finite
+                    assert simdoptim.all_finite(arrays[:1]) and reference.all_finite(arrays[:1])
+        big = np.full(100, finfo(dtype).max, dtype)  # large but finite
         assert simdoptim.all_finite([big]) and simdoptim.all_finite([])
+        assert reference.all_finite([big]) and reference.all_finite([])
     finally:
         core._select_isa(old)
         core._set_parallel_grain(grain)

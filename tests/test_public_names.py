@@ -55,6 +55,7 @@ MODULES = {
     "simdoptim._machine": PRIVATE,
     "simdoptim._optimizer": PRIVATE,
     "simdoptim._plotting": PRIVATE,
+    "simdoptim._threads": PRIVATE,
     # the PyTorch adapter (needs torch: its tests skip without it)
     "simdoptim.torch": COVERED,
     "simdoptim.torch.bench": COVERED,

@@ -120,3 +120,32 @@ def test_all_finite():
             c[pos] = bad
             assert not simdoptim.all_finite([b, c])
     assert simdoptim.all_finite([])
+
+
+# ---- who chooses the thread count ------------------------------------------------------
+
+def _threads_in_child(code, **env):
+    """Runs ``code`` in a fresh interpreter with ``env`` on top of a clean environment (no
+    thread variables) and returns its exit status, stdout's last line (a list) and stderr."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_NUM_THREADS", "SIMDOPTIM_NUM_THREADS", "LOCAL_WORLD_SIZE")}
+    out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True,
+                         timeout=120)
+    return out.returncode, out.stdout.strip().splitlines()[-1:] or [""], out.stderr
+
+
+def test_simdoptim_num_threads_is_read_at_import_and_beats_omp_num_threads():
+    rc, out, err = _threads_in_child("import simdoptim; print(simdoptim.get_num_threads())",
+                                     SIMDOPTIM_NUM_THREADS="3", OMP_NUM_THREADS="1")
+    assert rc == 0, err
+    assert out == ["3"]
+    rc, out, err = _threads_in_child("import simdoptim; print(simdoptim.get_num_threads())", OMP_NUM_THREADS="5")
+    assert rc == 0, err
+    assert out == ["5"]
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "5000"])
+def test_bad_simdoptim_num_threads_names_the_variable(value):
+    rc, _, err = _threads_in_child("import simdoptim", SIMDOPTIM_NUM_THREADS=value)
+    assert rc != 0
+    assert "ValueError: SIMDOPTIM_NUM_THREADS must be an int between 1 and 4096" in err

@@ -55,6 +55,7 @@ import copy
 import io
 import math
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -645,3 +646,36 @@ def test_report_worst_differences(capsys):
         for name, (d, b) in WORST.items():
             print(f"  {name:32s} worst {d:.3g}  bound {b:.3g}  ({b / max(d, 1e-30):.0f}x)", file=sys.stderr)
     assert all(d <= b for d, b in WORST.values())
+
+
+_CHILD = """
+import os, torch, simdoptim, simdoptim.torch as st
+{before}
+p = torch.nn.Parameter(torch.ones(3)); opt = st.Adam([p]); p.grad = torch.ones(3); opt.step()
+print(simdoptim.get_num_threads(), st.default_num_threads())
+"""
+
+
+def _child(before, **env):
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_NUM_THREADS", "SIMDOPTIM_NUM_THREADS", "LOCAL_WORLD_SIZE")}
+    out = subprocess.run([sys.executable, "-c", _CHILD.format(before=before)], env={**base, **env},
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return [int(x) for x in out.stdout.split()]
+
+
+def test_under_torchrun_the_first_optimizer_sets_the_ranks_share():
+    used, share = _child("", LOCAL_WORLD_SIZE="2", OMP_NUM_THREADS="1")
+    assert used == share
+
+
+def test_the_users_thread_count_is_kept_under_torchrun():
+    # set_num_threads before the first optimizer, or SIMDOPTIM_NUM_THREADS: the first step
+    # must not replace it with the rank's share (or with OMP_NUM_THREADS=1)
+    used, _ = _child("simdoptim.set_num_threads(7)", LOCAL_WORLD_SIZE="2", OMP_NUM_THREADS="1")
+    assert used == 7
+    used, _ = _child("", LOCAL_WORLD_SIZE="2", OMP_NUM_THREADS="1", SIMDOPTIM_NUM_THREADS="6")
+    assert used == 6
+    used, _ = _child("simdoptim.set_num_threads(5)", SIMDOPTIM_NUM_THREADS="6")
+    assert used == 5

@@ -21,8 +21,10 @@ bool all_finite(py::object arrays) {
         if (!py::isinstance<py::array>(h)) throw py::type_error("all_finite: arrays[" + std::to_string(i) + "] must be a numpy.ndarray");
         py::array a = py::reinterpret_borrow<py::array>(h);
         const DType dt = dtype_of(a.dtype());
-        if (dt != kFloat32 && dt != kFloat64)
-            throw py::type_error("all_finite: arrays[" + std::to_string(i) + "] must be a float32 or float64 array (native byte order)");
+        if (dt == kNoDType || !runtime::find_kernel("all_finite", same_dtypes(dt)))
+            throw py::type_error("all_finite: arrays[" + std::to_string(i) + "] has dtype " +
+                                 std::string(py::str(a.dtype())) +
+                                 "; expected float32, float64, bfloat16 or float16 (native byte order)");
         if (!(is_c_contig(a) || is_f_contig(a)) || !is_aligned(a))
             throw py::value_error("all_finite: arrays[" + std::to_string(i) + "] must be contiguous (C or Fortran order) and aligned");
         keep_alive.push_back(a);
@@ -30,12 +32,15 @@ bool all_finite(py::object arrays) {
         slots[i].n = std::size_t(a.size());
         slots[i].param_dtype = dt;
     }
-    const FiniteFn f32 = runtime::find_kernel("all_finite", same_dtypes(kFloat32))->finite;
-    const FiniteFn f64 = runtime::find_kernel("all_finite", same_dtypes(kFloat64))->finite;
+    FiniteFn fns[kNumDTypes] = {};
+    for (int d = 0; d < kNumDTypes; ++d) {
+        const KernelEntry* e = runtime::find_kernel("all_finite", same_dtypes(DType(d)));
+        fns[d] = e ? e->finite : nullptr;
+    }
     std::atomic<bool> ok{true};
     ReleasedGIL nogil;
     runtime::for_each_slot_range(slots.data(), slots.size(), [&](const Slot& s, std::size_t b, std::size_t e) {
-        if (!(s.param_dtype == kFloat64 ? f64 : f32)(s.param, b, e)) ok.store(false, std::memory_order_relaxed);
+        if (!fns[s.param_dtype](s.param, b, e)) ok.store(false, std::memory_order_relaxed);
     }, runtime::Work::kRead);
     return ok.load();
 }

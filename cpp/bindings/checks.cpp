@@ -86,8 +86,7 @@ void check_no_overlap(const std::string& func, const Labels& labels, std::vector
             const Interval& b = iv[i].written ? iv[j] : iv[i];
             const bool same = a.span.lo == b.span.lo && a.span.hi == b.span.hi;
             value_error(func, labels(a.arg, a.index) + (same ? " is the same memory as " : " overlaps ") +
-                                  labels(b.arg, b.index) + " in memory; every buffer that is updated in place must "
-                                  "be a separate array (pass a copy, e.g. grads[i].copy())");
+                                  labels(b.arg, b.index) + (same ? "; " : " in memory; ") + kOverlapAdvice);
         }
     }
 }

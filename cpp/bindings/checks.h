@@ -66,6 +66,11 @@ struct Interval {
     std::size_t index;
 };
 // Raises ValueError naming the two buffers if a written interval overlaps another one.
+// The end of every overlap message (python/simdoptim/_checks.py OVERLAP_ADVICE says the same).
+inline constexpr const char* kOverlapAdvice =
+    "a buffer that is updated in place may share memory with no other buffer (pass each parameter once, and a "
+    "copy of a gradient that aliases one, e.g. g.copy())";
+
 void check_no_overlap(const std::string& func, const Labels& labels, std::vector<Interval>& intervals);
 
 // Releases the GIL for a kernel, like py::gil_scoped_release, and records whether the

@@ -34,20 +34,28 @@ bool has_kernel(const char* name, DType param, DType grad, DType state) {
     return false;
 }
 
-std::string dtype_list(const char* name, DType param, DType state, bool params) {
+// "float32, bfloat16 or float16", as the reference's messages list dtypes
+std::string join_or(const std::vector<const char*>& names) {
     std::string out;
-    for (int d = 0; d < kNumDTypes; ++d) {
-        const bool ok = params ? has_kernel(name, DType(d), kNoDType, kNoDType) : has_kernel(name, param, DType(d), state);
-        if (ok) out += std::string(out.empty() ? "" : " or ") + dtype_name(DType(d));
-    }
+    for (std::size_t k = 0; k < names.size(); ++k)
+        out += std::string(k == 0 ? "" : (k + 1 == names.size() ? " or " : ", ")) + names[k];
     return out;
 }
 
+std::string dtype_list(const char* name, DType param, DType state, bool params) {
+    std::vector<const char*> names;
+    for (int d = 0; d < kNumDTypes; ++d) {
+        const bool ok = params ? has_kernel(name, DType(d), kNoDType, kNoDType) : has_kernel(name, param, DType(d), state);
+        if (ok) names.push_back(dtype_name(DType(d)));
+    }
+    return join_or(names);
+}
+
 std::string state_dtype_list(const char* name, DType param) {
-    std::string out;
+    std::vector<const char*> names;
     for (int d = 0; d < kNumDTypes; ++d)
-        if (has_kernel(name, param, kNoDType, DType(d))) out += std::string(out.empty() ? "" : " or ") + dtype_name(DType(d));
-    return out;
+        if (has_kernel(name, param, kNoDType, DType(d))) names.push_back(dtype_name(DType(d)));
+    return join_or(names);
 }
 
 [[noreturn]] void raise_floating_point_error(const std::string& msg) {
@@ -370,8 +378,7 @@ void Plan::prepare(py::object grads_obj, py::object outs_obj, py::object grad_sc
             if (it != written_.end() && it->span.lo < sp.hi) {
                 const bool same = it->span.lo == sp.lo && it->span.hi == sp.hi;
                 value_error(func_, label(it->arg, it->index) + (same ? " is the same memory as " : " overlaps ") +
-                                       label(ga, i) + " in memory; every buffer that is updated in place must be a "
-                                       "separate array (pass a copy, e.g. grads[i].copy())");
+                                       label(ga, i) + (same ? "; " : " in memory; ") + kOverlapAdvice);
             }
         }
         const bool usable = is_aligned(g) && (fortran_[i] ? is_f_contig(g) : is_c_contig(g));

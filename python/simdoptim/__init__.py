@@ -16,8 +16,9 @@ Specialization). ``simdoptim.cpu_info()`` says which SIMD path runs (set
 
 from __future__ import annotations
 
-from . import _algorithms, _core, _optimizer, batching, checkpoint, course, functional, reference, schedules
-from ._core import cpu_info, get_num_threads, set_num_threads
+from . import _algorithms, _core, _optimizer, _threads, batching, checkpoint, course, functional, reference, schedules
+from ._core import cpu_info
+from ._threads import get_num_threads, set_num_threads
 from .batching import MiniBatches, take
 from .checkpoint import load_checkpoint, save_checkpoint
 from .functional import all_finite, ewma
@@ -25,6 +26,8 @@ from .functional import all_finite, ewma
 # the package's version, written only here: the build reads it from this line (pyproject.toml,
 # tool.scikit-build.metadata.version)
 __version__ = "0.1.0"
+
+_threads.apply_environment()
 
 
 def _plan(cls, func, params, states, groups, num_groups, labels, copies=None):

@@ -418,8 +418,9 @@ class EMA(Algorithm):
     It averages over roughly :math:`1/(1-\beta)` recent values (0.9: ~10). ``x`` may be a real
     number, an array, or a list or dict of arrays (e.g. a model's weights, to keep an average
     of them beside training); ``update`` returns the same structure. Array averages keep the
-    input's dtype if it is float32 or float64 (other real dtypes are averaged in float64); any
-    layout is accepted. Returned arrays are new arrays, never the internal state.
+    input's dtype if it is float32 or float64 (other real dtypes: integers, float16, bfloat16, are
+    averaged in float64); any layout is accepted. Returned arrays are new arrays, never the
+    internal state.
 
     Args:
         beta: the decay, in [0, 1).
@@ -494,7 +495,7 @@ class EMA(Algorithm):
         for i, a in enumerate(items):
             if not isinstance(a, np.ndarray):
                 a = np.asarray(a)
-            if a.dtype.kind not in "biuf" or a.dtype.kind == "b":
+            if (a.dtype.kind not in "iuf" and not _checks.is_lowp(a.dtype)) or a.dtype.kind == "b":
                 raise TypeError(f"EMA.update: {_checks.label('x', i, names)} has dtype {a.dtype}; "
                                 f"expected a real numeric dtype")
             if a.dtype not in _checks.FLOAT_DTYPES or not a.dtype.isnative:

@@ -247,7 +247,12 @@ def _require_float_array(func, a, arg, i, names, allowed=FLOAT_DTYPES):
     if a.dtype.newbyteorder("=") not in allowed or (a.dtype.kind != "f" and not is_lowp(a.dtype)):
         raise TypeError(f"{func}: {label(arg, i, names)} has dtype {a.dtype}; expected {dtype_names(allowed)}")
     if not a.dtype.isnative:
-        raise TypeError(f"{func}: {label(arg, i, names)} has non-native byte order ({a.dtype})")
+        _non_native(func, a, arg, i, names)
+
+
+def _non_native(func, a, arg, i, names):
+    raise TypeError(f"{func}: {label(arg, i, names)} has non-native byte order ({a.dtype}); convert it with "
+                    f".astype({a.dtype.newbyteorder('=').name})")
 
 
 def _span(a):
@@ -268,6 +273,11 @@ def check_param_arrays(func, params, keys):
             raise TypeError(f"{func}: {label('params', i, keys)} must be a numpy.ndarray, got {type(p).__name__}")
 
 
+#: the end of every overlap message (the compiled checks say the same)
+OVERLAP_ADVICE = ("a buffer that is updated in place may share memory with no other buffer (pass each parameter "
+                  "once, and a copy of a gradient that aliases one, e.g. g.copy())")
+
+
 def _like(func, a, p, arg, i, keys, role, params_name="params", allowed=None):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{func}: {label(arg, i, keys)} must be a numpy.ndarray, got {type(a).__name__}")
@@ -275,6 +285,8 @@ def _like(func, a, p, arg, i, keys, role, params_name="params", allowed=None):
         raise ValueError(
             f"{func}: {label(arg, i, keys)} has shape {a.shape} but {label(params_name, i, keys)} has shape {p.shape}"
         )
+    if not a.dtype.isnative and a.dtype.kind == "f":
+        _non_native(func, a, arg, i, keys)
     if allowed is None or len(allowed) == 1 and allowed[0] == p.dtype:
         if a.dtype != p.dtype:
             raise TypeError(
@@ -420,8 +432,7 @@ def _check_no_overlap(func, spans, names):
             same = w[0] == r[0]
             raise ValueError(
                 f"{func}: {label(w[2], w[3], names)} {'is the same memory as' if same else 'overlaps'} "
-                f"{label(r[2], r[3], names)} in memory; every buffer that is updated in place must be a separate "
-                f"array (pass a copy, e.g. grads[i].copy())"
+                f"{label(r[2], r[3], names)}{'' if same else ' in memory'}; {OVERLAP_ADVICE}"
             )
 
 
@@ -546,10 +557,11 @@ def check_examples(func, name, A, axis):
 
 
 def prepare_series(func, series, beta):
-    """The float array an ``ewma`` scans: float32/float64 kept, other real dtypes as float64."""
+    """The float array an ``ewma`` scans: float32/float64 kept, other real dtypes (integers,
+    float16, bfloat16) as float64."""
     check_beta(func, "beta", beta)
     x = np.asarray(series)
-    if x.dtype.kind not in "biuf":
+    if x.dtype.kind not in "biuf" and not is_lowp(x.dtype):  # bfloat16 is kind 'V'
         raise TypeError(f"{func}: series has dtype {x.dtype}; expected real numbers")
     if x.dtype not in FLOAT_DTYPES:
         x = x.astype(np.float64)

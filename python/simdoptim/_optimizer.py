@@ -500,6 +500,9 @@ class Optimizer(Algorithm):
                     keys.append((g, nm[j] if nm is not None else j))
                 elif nm is not None:
                     keys.append(nm[j])
+        if not flat:
+            raise ValueError(f"{cls}: params holds no arrays; an optimizer needs at least one parameter "
+                             f"(torch.optim raises the same for an empty parameter list)")
         self._params = flat
         self._group_of = group_of
         self._keys = keys if keys else None
@@ -536,7 +539,21 @@ class Optimizer(Algorithm):
             ]
             for k, name in enumerate(self.states)
         }
-        self._build_plan()
+        if self._state_dtype is not None:
+            for i, p in enumerate(self._params):
+                allowed = _checks.MIXED.states(p.dtype)
+                if self._state_dtype not in allowed:
+                    raise TypeError(f"{cls}: state_dtype={self._state_dtype.name!r} cannot hold the state of "
+                                    f"{_checks.label('params', i, self._keys)} ({p.dtype}); the state of {p.dtype} "
+                                    f"parameters has dtype {_checks.dtype_names(allowed)}")
+        try:
+            self._build_plan()
+        except (TypeError, ValueError) as e:
+            # the plan's messages name the step, which checks the same things later
+            msg = str(e)
+            if not msg.startswith(f"{cls}.step: "):
+                raise
+            raise type(e)(cls + ": " + msg[len(cls) + len(".step: "):]) from None
 
     def _dtypes(self, g):
         return {a.dtype for a, gi in zip(self._params, self._group_of) if gi == g and isinstance(a, np.ndarray)}
@@ -793,6 +810,14 @@ class Optimizer(Algorithm):
             if any(n is None for n in self._group_names):
                 raise TypeError(f"{cls}.step: grads is a dict, but not every parameter group has named params; "
                                 f"pass a list with one list of gradients per group")
+            seen: dict[str, int] = {}
+            for g, names in enumerate(self._group_names):
+                for name in names:
+                    if name in seen:
+                        raise ValueError(f"{cls}.step: grads is one dict, but parameter groups {seen[name]} and {g} "
+                                         f"both have a parameter named {name!r}; pass a list with one dict of "
+                                         f"gradients per group")
+                    seen[name] = g
             return [_lookup(cls, grads, name) for names in self._group_names for name in names]
         if not isinstance(grads, (list, tuple)) or len(grads) != len(self.param_groups):
             got = f"{len(grads)} entries" if isinstance(grads, (list, tuple)) else type(grads).__name__
@@ -979,9 +1004,9 @@ class Optimizer(Algorithm):
         masters = state.get("master_weights")
         mine = getattr(self, "_masters", [None] * len(self._params))
         if (masters is None) != all(m is None for m in mine):
-            raise ValueError(f"{where}: the state {'has no' if masters is None else 'has'} master weights, this "
-                             f"optimizer {'keeps' if masters is None else 'keeps none'}; build it with the same "
-                             f"master_weights option")
+            theirs, ours = ("has no", "keeps them") if masters is None else ("has", "keeps none")
+            raise ValueError(f"{where}: the state {theirs} master weights but this optimizer {ours}; build it "
+                             f"with the master_weights option the state was saved with")
         if masters is not None:
             if not isinstance(masters, (list, tuple)) or len(masters) != len(self._params):
                 raise ValueError(f"{where}: state['master_weights'] must hold {len(self._params)} entries, "
@@ -1057,6 +1082,9 @@ class Optimizer(Algorithm):
 
 def _lookup(cls, grads, k):
     if k in grads:
+        if "d" + k in grads:
+            raise ValueError(f"{cls}.step: grads has both {k!r} and {'d' + k!r}; give the gradient of parameter "
+                             f"{k!r} under one of them")
         return grads[k]
     if "d" + k in grads:
         return grads["d" + k]

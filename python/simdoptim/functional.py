@@ -534,7 +534,8 @@ def all_finite(arrays: Arrays) -> bool:
     """True when no array of the list holds a NaN or an infinity (``np.isfinite`` on each);
     one parallel read pass with the GIL released.
 
-    Args: arrays: a list of float32/float64 arrays (C- or Fortran-contiguous).
-    Raises: TypeError for a non-list or a non-float array; ValueError for a strided array.
+    Args: arrays: a list of float32, float64, bfloat16 (``ml_dtypes.bfloat16``) or float16
+        arrays (C- or Fortran-contiguous, native byte order).
+    Raises: TypeError for a non-list, a non-array or another dtype; ValueError for a strided array.
     """
     return _core.all_finite(arrays)

@@ -801,11 +801,16 @@ def ewma(series, beta, bias_correction=True, axis=-1):
 
 
 def all_finite(arrays):
-    """True when no array of the list holds a NaN or an infinity (``np.isfinite`` on each)."""
+    """True when no array of the list holds a NaN or an infinity (``np.isfinite`` on each).
+    float32, float64, bfloat16 (``ml_dtypes.bfloat16``) or float16 arrays."""
     _checks.require_list("all_finite", "arrays", arrays)
+    allowed = _checks.MIXED.params()
     for i, a in enumerate(arrays):
-        if not isinstance(a, np.ndarray) or a.dtype not in _checks.FLOAT_DTYPES:
-            raise TypeError(f"all_finite: arrays[{i}] must be a float32 or float64 numpy.ndarray")
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"all_finite: arrays[{i}] must be a numpy.ndarray, got {type(a).__name__}")
+        if a.dtype not in allowed or not a.dtype.isnative:
+            raise TypeError(f"all_finite: arrays[{i}] has dtype {a.dtype}; expected float32, float64, bfloat16 or "
+                            f"float16 (native byte order)")
     return all(bool(np.isfinite(a).all()) for a in arrays)
 
 

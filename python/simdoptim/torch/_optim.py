@@ -28,8 +28,7 @@ from typing import Any
 import torch
 from torch.optim import optimizer as _optimizer
 
-from .. import _core
-from .. import set_num_threads as _set_num_threads
+from .. import _core, _threads
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "default_num_threads"]
 
@@ -79,24 +78,16 @@ _THREADS_CONFIGURED = False
 
 
 def _configure_threads():
-    """Once per process: under torchrun (LOCAL_WORLD_SIZE set) use default_num_threads() unless
-    SIMDOPTIM_NUM_THREADS says otherwise; elsewhere keep the runtime's default (OMP_NUM_THREADS
-    or every core) or what set_num_threads chose."""
+    """Once per process, at the first optimizer: under torchrun (LOCAL_WORLD_SIZE set) use
+    default_num_threads(), unless the user chose a count (simdoptim.set_num_threads, or
+    SIMDOPTIM_NUM_THREADS, read at import); elsewhere keep the runtime's default
+    (OMP_NUM_THREADS or every CPU this process may run on)."""
     global _THREADS_CONFIGURED
     if _THREADS_CONFIGURED:
         return
     _THREADS_CONFIGURED = True
-    forced = os.environ.get("SIMDOPTIM_NUM_THREADS")
-    if forced:
-        try:
-            n = int(forced)
-        except ValueError:
-            raise ValueError(f"SIMDOPTIM_NUM_THREADS must be a positive int, got {forced!r}") from None
-        if n < 1:
-            raise ValueError(f"SIMDOPTIM_NUM_THREADS must be a positive int, got {forced!r}")
-        _set_num_threads(n)
-    elif "LOCAL_WORLD_SIZE" in os.environ:
-        _set_num_threads(default_num_threads())
+    if "LOCAL_WORLD_SIZE" in os.environ and not _threads.chosen():
+        _core.set_num_threads(default_num_threads())
 
 
 def _scalar_dtype():
