@@ -116,7 +116,7 @@ def test_set_num_threads_accepts_integers_and_refuses_the_rest():
 def test_all_finite_layout_error_is_a_value_error():
     with pytest.raises(ValueError, match="contiguous"):
         simdoptim.all_finite([np.ones((4, 4))[:, ::2]])
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="expected float32, float64, bfloat16 or float16"):
         simdoptim.all_finite([np.ones(4, np.int32)])
 
 
