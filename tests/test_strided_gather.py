@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 import tracemalloc
 
 import numpy as np
@@ -84,35 +83,14 @@ def test_out_overlapping_a_strided_X_is_refused():
         simdoptim.take(view, np.arange(3), 0, out=X[1:4])  # between the view's elements: still refused
 
 
-def _per_batch_seconds(X, batches=60, repeats=5):
-    mb = simdoptim.MiniBatches(X, batch_size=64, seed=0)
-    best = []
-    for _ in range(repeats):
-        it = iter(mb)
-        t0 = time.perf_counter()
-        for _ in range(batches):
-            next(it)
-        best.append((time.perf_counter() - t0) / batches)
-    return float(np.median(best))
-
-
 @pytest.mark.parametrize("make", [np.asfortranarray, lambda a: np.ascontiguousarray(a.T).T[:, :],
-                                  lambda a: np.ascontiguousarray(a[::-1])[::-1]],
-                         ids=["fortran", "transposed", "reversed"])
-def test_minibatches_cost_per_batch_does_not_grow_with_m(make):
-    rng = np.random.default_rng(0)
-    small = make(rng.standard_normal((25_000, 32)).astype(np.float32))
-    large = make(rng.standard_normal((400_000, 32)).astype(np.float32))
-    _per_batch_seconds(small, 5, 1)
-    _per_batch_seconds(large, 5, 1)
-    ratio = _per_batch_seconds(large) / _per_batch_seconds(small)
-    # 16x the examples: copying X per batch (np.take on a strided array) measured 10-20x
-    # here; a gather of the batch alone costs the same, up to cache effects and noise
-    assert ratio < 4, ratio
-
-
-@pytest.mark.parametrize("make", [np.asfortranarray, lambda a: a[:, ::-1]], ids=["fortran", "reversed-columns"])
+                                  lambda a: np.ascontiguousarray(a[::-1])[::-1], lambda a: a[:, ::-1]],
+                         ids=["fortran", "transposed", "reversed", "reversed-columns"])
 def test_minibatches_memory_per_batch_does_not_grow_with_m(make):
+    """A batch of a strided data set is gathered from X where it lies: a copy of X per batch
+    (np.take on a strided array, the old way) allocates X's 51 MB each time. Measured in
+    bytes, not seconds: a timed version of this test (400,000 vs 25,000 examples per batch,
+    bound 4x) failed on a quiet machine at 7x from cache effects alone."""
     X = make(np.ones((400_000, 32), np.float32))
     Y = np.asfortranarray(np.ones((400_000, 2), np.float32))
     mb = simdoptim.MiniBatches(X, Y, batch_size=64, seed=0)

@@ -29,7 +29,7 @@ def _info(args):
     feats = " ".join(f"{k}{'+' if v else '-'}" for k, v in info["cpu_features"].items())
     print(f"  cpu features {feats}")
     print(f"  threading    {info['threading']}   (idle workers spin {info['spin_us']:g} us, then sleep)")
-    print(f"  num_threads  {info['num_threads']}   (simdoptim.set_num_threads, SIMDOPTIM_NUM_THREADS or OMP_NUM_THREADS)")
+    print(f"  num_threads  {info['num_threads']}   (set_num_threads, SIMDOPTIM_NUM_THREADS or OMP_NUM_THREADS)")
     grains = ", ".join(f"{k} {v}" for k, v in info["parallel_grains"].items())
     print(f"  grains       {grains}   (elements per thread below which no further thread is used)")
     return 0
