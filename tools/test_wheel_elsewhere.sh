@@ -9,6 +9,8 @@
 #             else ~/.cache/simdoptim (as tools/build_wheel.sh's sysroot), entered with
 #             chroot: needs root and the cp39 wheel (tools/build_wheel.sh --python python3.9)
 #
+# Each gets the wheel and the [test] extra's packages (pytest, hypothesis, ml_dtypes for the
+# bfloat16 tests, matplotlib for the figures' tests), binary wheels only; torch is left out.
 # In each: the whole suite with SIMDOPTIM_ISA=baseline and again on the best path this CPU
 # has, then the pre-AVX check of tests/test_portable.py under qemu-x86_64 -cpu Nehalem
 # (qemu-user), which must run and pass, not be skipped. The tests are copied out of the
@@ -78,7 +80,7 @@ test_here() {
     bin=build/wheel-test-bin
     rm -rf "$venv" "$bin" && mkdir -p "$bin"
     "$PY" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --only-binary=:all: "$wheel" "pytest>=7" "hypothesis>=6"
+    "$venv/bin/python" -m pip install --quiet --only-binary=:all: "$wheel" "pytest>=7" "hypothesis>=6" "ml_dtypes>=0.3" "matplotlib>=3.5"
     # PATH: the venv and the two tools the tests look for, nothing else
     for tool in qemu-x86_64 objdump; do
         if command -v "$tool" >/dev/null; then ln -s "$(command -v "$tool")" "$bin/$tool"; fi
@@ -126,7 +128,7 @@ test_bullseye() {
                    PIP_CERT=/etc/ssl/certs/host-ca-certificates.crt)
     "${in_root[@]}" python3 -m venv /opt/venv
     "${in_root[@]}" /opt/venv/bin/python -m pip install --quiet --only-binary=:all: \
-        "/opt/suite/$(basename "$wheel")" "pytest>=7" "hypothesis>=6"
+        "/opt/suite/$(basename "$wheel")" "pytest>=7" "hypothesis>=6" "ml_dtypes>=0.3" "matplotlib>=3.5"
     echo "bullseye: $("${in_root[@]}" sh -c '. /etc/os-release; echo $PRETTY_NAME; ldd --version | head -1; python3 --version; pip --version')"
     run_suite bullseye "${in_root[@]}" /bin/sh -c 'cd /opt/suite && exec "$@"' sh
 }
