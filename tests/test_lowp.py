@@ -504,6 +504,26 @@ def test_checkpoint_keeps_masters_and_bf16_state(backend, tmp_path):
         assert_same_bits(twin.state_dict()["state"][k][0], opt.state_dict()["state"][k][0], k)
 
 
+@needs_bf16
+def test_state_dtype_is_checked_against_the_master():
+    """With master weights a float16/bfloat16 parameter is updated as its float32 master, whose
+    state may be float32, bfloat16 or float16: each combination builds and steps to the
+    reference's bits; without masters the other low-precision dtype is refused, naming
+    state_dtype."""
+    for pd, sd in ((BF16, "float16"), (np.dtype(np.float16), "bfloat16")):
+        got = []
+        for B in (simdoptim, reference):
+            w = np.linspace(-1, 1, 37).astype(pd)
+            opt = B.Adam([w], lr=0.01, master_weights=True, state_dtype=sd)
+            for t in range(3):
+                opt.step([np.linspace(0.5, -0.25, 37).astype(pd) * (t + 1)])
+            assert opt.state_dict()["state"]["exp_avgs"][0].dtype == np.dtype(BF16 if sd == "bfloat16" else sd)
+            got.append((w.tobytes(), opt.master_params[0].tobytes()))
+        assert got[0] == got[1]
+        with pytest.raises(TypeError, match=f"state_dtype='{sd}' cannot hold the state of params\\[0\\]"):
+            simdoptim.Adam([np.ones(3, pd)], state_dtype=sd)
+
+
 def test_checkpoint_refuses_master_mismatch():
     p = np.ones(5, np.float16)
     a = simdoptim.Adam([p], master_weights=True)

@@ -508,6 +508,8 @@ class Optimizer(Algorithm):
         self._keys = keys if keys else None
         self._group_names = names
         _checks.check_param_arrays(cls, flat, self._keys)
+        if self._state_dtype is not None:
+            self._check_state_dtype(cls, master_weights)
         # hyper-parameters of every group: given keys checked, the rest from the constructor
         groups = []
         for g, given_group in enumerate(given):
@@ -539,13 +541,6 @@ class Optimizer(Algorithm):
             ]
             for k, name in enumerate(self.states)
         }
-        if self._state_dtype is not None:
-            for i, p in enumerate(self._params):
-                allowed = _checks.MIXED.states(p.dtype)
-                if self._state_dtype not in allowed:
-                    raise TypeError(f"{cls}: state_dtype={self._state_dtype.name!r} cannot hold the state of "
-                                    f"{_checks.label('params', i, self._keys)} ({p.dtype}); the state of {p.dtype} "
-                                    f"parameters has dtype {_checks.dtype_names(allowed)}")
         try:
             self._build_plan()
         except (TypeError, ValueError) as e:
@@ -554,6 +549,22 @@ class Optimizer(Algorithm):
             if not msg.startswith(f"{cls}.step: "):
                 raise
             raise type(e)(cls + ": " + msg[len(cls) + len(".step: "):]) from None
+
+    def _check_state_dtype(self, cls, master_weights):
+        """state_dtype against the dtype each parameter is updated in (its float32 master with
+        master_weights), before any buffer is allocated; parameters of a dtype no kernel takes
+        are left to the plan, which names them."""
+        kernel_dtypes = _checks.MIXED.params()
+        for i, p in enumerate(self._params):
+            if p.dtype not in kernel_dtypes:
+                continue
+            updated = np.dtype(np.float32) if master_weights and _checks.is_lowp(p.dtype) else p.dtype
+            allowed = _checks.MIXED.states(updated)
+            if self._state_dtype not in allowed:
+                what = f"{p.dtype} parameters" + (" with master weights" if updated != p.dtype else "")
+                raise TypeError(f"{cls}: state_dtype={self._state_dtype.name!r} cannot hold the state of "
+                                f"{_checks.label('params', i, self._keys)} ({p.dtype}); the state of {what} has "
+                                f"dtype {_checks.dtype_names(allowed)}")
 
     def _dtypes(self, g):
         return {a.dtype for a, gi in zip(self._params, self._group_of) if gi == g and isinstance(a, np.ndarray)}
