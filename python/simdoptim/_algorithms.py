@@ -495,7 +495,7 @@ class EMA(Algorithm):
         for i, a in enumerate(items):
             if not isinstance(a, np.ndarray):
                 a = np.asarray(a)
-            if (a.dtype.kind not in "iuf" and not _checks.is_lowp(a.dtype)) or a.dtype.kind == "b":
+            if a.dtype.kind not in "iuf" and not _checks.is_lowp(a.dtype):  # bool refused; bfloat16 is kind 'V'
                 raise TypeError(f"EMA.update: {_checks.label('x', i, names)} has dtype {a.dtype}; "
                                 f"expected a real numeric dtype")
             if a.dtype not in _checks.FLOAT_DTYPES or not a.dtype.isnative:

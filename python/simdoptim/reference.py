@@ -804,13 +804,8 @@ def all_finite(arrays):
     """True when no array of the list holds a NaN or an infinity (``np.isfinite`` on each).
     float32, float64, bfloat16 (``ml_dtypes.bfloat16``) or float16 arrays."""
     _checks.require_list("all_finite", "arrays", arrays)
-    allowed = _checks.MIXED.params()
     for i, a in enumerate(arrays):
-        if not isinstance(a, np.ndarray):
-            raise TypeError(f"all_finite: arrays[{i}] must be a numpy.ndarray, got {type(a).__name__}")
-        if a.dtype not in allowed or not a.dtype.isnative:
-            raise TypeError(f"all_finite: arrays[{i}] has dtype {a.dtype}; expected float32, float64, bfloat16 or "
-                            f"float16 (native byte order)")
+        _checks._require_float_array("all_finite", a, "arrays", i, None, _checks.MIXED.params())
     return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
